@@ -100,7 +100,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
     >>> clf = LogisticRegression(C=10.0, tol=1e-8, max_iter=1000).fit(X, y)
     >>> clf.predict([[-3.0], [3.0]]).tolist()
     ['no', 'yes']
-    >>> float(clf.history_["loss"][0]) == 4 * np.log(2)
+    >>> bool(clf.history_["loss"][0] == 4 * np.log(2))
     True
     """
 
