@@ -22,9 +22,10 @@ def data():
     return StandardScaler().fit_transform(X), y
 
 
-def test_matches_scikit_learn_solution(data):
+@pytest.mark.parametrize("solver", ["gd", "lbfgs", "newton"])
+def test_matches_scikit_learn_solution(data, solver):
     X, y = data
-    ours = LogisticRegression(C=0.5, tol=1e-10, max_iter=50_000).fit(X, y)
+    ours = LogisticRegression(C=0.5, solver=solver, tol=1e-10, max_iter=50_000).fit(X, y)
     ref = SkLogisticRegression(C=0.5, tol=1e-12, max_iter=10_000).fit(X, y)
     np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-6)
     np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-6, atol=1e-8)
@@ -34,7 +35,7 @@ def test_matches_scikit_learn_solution(data):
 
 def test_history_starts_at_n_log_2(data):
     X, y = data
-    clf = LogisticRegression(C=np.inf, max_iter=5, tol=0).fit(X, y)
+    clf = LogisticRegression(C=np.inf, solver="gd", max_iter=5, tol=0).fit(X, y)
     assert clf.history_["loss"][0] == pytest.approx(len(y) * np.log(2), rel=1e-14)
     assert clf.history_["loss"].shape == clf.history_["accuracy"].shape == (5,)
     assert clf.n_iter_[0] == 5
@@ -78,7 +79,7 @@ def test_dtype_is_kept(data, dtype):
 
 def test_integer_X_is_converted_to_float64():
     X = np.array([[0, 1], [1, 0], [2, 2], [3, 1]])
-    clf = LogisticRegression(max_iter=10, tol=0).fit(X, [0, 0, 1, 1])
+    clf = LogisticRegression(solver="gd", max_iter=10, tol=0).fit(X, [0, 0, 1, 1])
     assert clf.coef_.dtype == np.float64
 
 
@@ -97,18 +98,21 @@ def test_read_only_and_non_contiguous_inputs(data, tmp_path):
         np.testing.assert_array_equal(clf.coef_, ref.coef_)
 
 
-def test_sample_weight_equals_repeating_rows(data):
+@pytest.mark.parametrize("solver", ["gd", "lbfgs", "newton"])
+def test_sample_weight_equals_repeating_rows(data, solver):
     X, y = data
     sw = np.random.default_rng(0).integers(0, 4, size=len(y))
-    weighted = LogisticRegression(tol=1e-10, max_iter=50_000).fit(X, y, sample_weight=sw)
-    repeated = LogisticRegression(tol=1e-10, max_iter=50_000).fit(
-        np.repeat(X, sw, axis=0), np.repeat(y, sw))
+    params = {"solver": solver, "tol": 1e-10, "max_iter": 50_000}
+    weighted = LogisticRegression(**params).fit(X, y, sample_weight=sw)
+    repeated = LogisticRegression(**params).fit(np.repeat(X, sw, axis=0), np.repeat(y, sw))
     np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-6)
 
 
-def test_l1_gives_sparse_solution_at_the_optimum(data):
+@pytest.mark.parametrize("solver", ["gd", "newton"])
+def test_l1_gives_sparse_solution_at_the_optimum(data, solver):
     X, y = data
-    clf = LogisticRegression(C=0.02, l1_ratio=1.0, tol=1e-9, max_iter=100_000).fit(X, y)
+    clf = LogisticRegression(C=0.02, l1_ratio=1.0, solver=solver, tol=1e-9,
+                             max_iter=100_000).fit(X, y)
     w, b = clf.coef_.ravel(), clf.intercept_[0]
     assert np.any(w == 0)
     # The optimum: no coordinate move improves the objective (L1 subgradient check).
@@ -123,13 +127,14 @@ def test_l1_gives_sparse_solution_at_the_optimum(data):
 
 def test_convergence_warning_when_max_iter_is_hit(data):
     X, y = data
-    with pytest.warns(ConvergenceWarning, match="max_iter=3"):
-        LogisticRegression(max_iter=3).fit(X, y)
+    for solver in ("gd", "lbfgs", "newton"):
+        with pytest.warns(ConvergenceWarning, match="max_iter=1 "):
+            LogisticRegression(solver=solver, max_iter=1).fit(X, y)
 
 
 def test_verbose_prints_the_tutorial_line(data, capsys):
     X, y = data
-    LogisticRegression(C=np.inf, max_iter=3, tol=0, verbose=1).fit(X, y)
+    LogisticRegression(C=np.inf, solver="gd", max_iter=3, tol=0, verbose=1).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("Epoch: 0 | Accuracy: ") and lines[0].endswith("Cost: 138.6294")
@@ -144,6 +149,9 @@ def test_verbose_prints_the_tutorial_line(data, capsys):
     ({"max_iter": 0}, "max_iter"),
     ({"tol": -1.0}, "tol"),
     ({"l1_ratio": 1.5}, "l1_ratio"),
+    ({"solver": "lbfgs", "l1_ratio": 0.5}, "solver='lbfgs' supports only L2"),
+    ({"solver": "lbfgs", "learning_rate": 0.1}, "applies to solver='gd' only"),
+    ({"class_weight": "auto"}, "class_weight"),
 ])
 def test_bad_parameters_raise(data, params, message):
     X, y = data
@@ -151,10 +159,16 @@ def test_bad_parameters_raise(data, params, message):
         LogisticRegression(**params).fit(X, y)
 
 
-def test_more_than_two_classes_is_refused(data):
+def test_newton_refuses_more_than_two_classes(data):
     X, _ = data
-    with pytest.raises(ValueError, match="exactly 2 classes, got 3"):
-        LogisticRegression().fit(X, np.arange(len(X)) % 3)
+    with pytest.raises(ValueError, match="binary problems only, got 3 classes"):
+        LogisticRegression(solver="newton").fit(X, np.arange(len(X)) % 3)
+
+
+def test_one_class_is_refused(data):
+    X, _ = data
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        LogisticRegression().fit(X, np.zeros(len(X)))
 
 
 def test_docstring_examples_run():

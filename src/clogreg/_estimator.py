@@ -2,94 +2,126 @@
 
 Where things happen, in order of a call to ``fit``:
 
-1. ``_validate_params`` checks the constructor arguments (``_parameter_constraints``).
+1. ``_validate_params`` checks the constructor arguments (``_parameter_constraints``)
+   and ``_check_solver`` the combinations a solver does not support.
 2. ``_validate_inputs`` checks X, y and sample_weight with scikit-learn's utilities,
-   keeps float32 as float32, and encodes the two labels as 0.0 / 1.0.
-3. ``_solvers.gradient_descent`` calls the Cython kernel (``_kernel.gd_fit``).
-4. ``_store_result`` turns the kernel's status into warnings or errors and sets the
-   fitted attributes (``coef_``, ``intercept_``, ``n_iter_``, ``history_``).
+   keeps float32 as float32, encodes the labels (0.0 / 1.0 for two classes, class
+   indices for more) and folds ``class_weight`` into the sample weights.
+3. ``_run_solver`` picks the solver (``"auto"``: ``_auto_solver``) and calls it in
+   ``clogreg._solvers``, which calls the Cython kernel (``clogreg._kernel``).
+4. ``_store_result`` turns the solver's stop reason into warnings or errors and sets
+   the fitted attributes (``coef_``, ``intercept_``, ``n_iter_``, ``history_``).
 """
 import os
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import log_softmax
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from . import _kernel, _solvers
+from . import _solvers
 
-SOLVERS = ("gd",)
+SOLVERS = ("auto", "gd", "lbfgs", "newton")
+#: "auto" uses Newton for binary problems up to this many features, L-BFGS above.
+AUTO_NEWTON_MAX_FEATURES = 200
 
 
 class LogisticRegression(LinearClassifierMixin, BaseEstimator):
-    """Binary logistic regression trained by a Cython kernel.
+    """Logistic regression (binary or multinomial) trained by a Cython kernel.
 
-    Minimises the summed objective (scikit-learn's)::
+    Minimises scikit-learn's summed objective::
 
-        sum_i s_i * logloss(y_i, x_i @ w + b) + (1 - l1_ratio) / (2 C) * ||w||^2
-                                              + l1_ratio / C * ||w||_1
+        sum_i s_i * logloss(y_i, x_i @ W.T + b) + (1 - l1_ratio) / (2 C) * ||W||^2
+                                                + l1_ratio / C * ||W||_1
 
-    where ``s_i`` is the sample weight; the intercept ``b`` is never penalised and
-    ``C=np.inf`` means no penalty.
+    where ``s_i`` is the sample weight times the class weight; the intercept ``b`` is
+    never penalised and ``C=np.inf`` means no penalty. Two classes train the binary
+    model (``coef_`` of shape (1, n_features)); three or more the multinomial
+    (softmax) model (``coef_`` of shape (n_classes, n_features)).
 
     Parameters
     ----------
     C : float, default=1.0
         Inverse regularisation strength, > 0. ``np.inf`` switches the penalty off.
     l1_ratio : float in [0, 1], default=0.0
-        Share of the penalty that is L1 (0: pure L2, 1: pure L1). With
-        ``solver="gd"``, L1 is handled by a proximal (soft-threshold) step.
-    solver : {"gd"}, default="gd"
-        ``"gd"``: full-batch gradient descent, the tutorial's algorithm, with the
-        whole loop over epochs inside the kernel.
+        Share of the penalty that is L1 (0: pure L2, 1: pure L1).
+    solver : {"auto", "gd", "lbfgs", "newton"}, default="auto"
+        - ``"gd"``: full-batch gradient descent, the tutorial's algorithm, all epochs
+          inside the kernel; L1 by a proximal (soft-threshold) step. Any problem.
+        - ``"lbfgs"``: SciPy's L-BFGS-B on the kernel's fused loss + gradient pass.
+          L2 or no penalty only.
+        - ``"newton"``: Newton / IRLS with the Hessian accumulated in one
+          cache-blocked pass; with L1, a proximal Newton step solved by coordinate
+          descent (glmnet / newGLMNET). Binary problems only; costs O(n d^2) per
+          iteration, for moderate n_features.
+        - ``"auto"``: binary with at most ``AUTO_NEWTON_MAX_FEATURES`` (200)
+          features: ``"newton"``; otherwise ``"lbfgs"``, or ``"gd"`` when the
+          penalty has an L1 part. The choice is stored in ``solver_``.
     learning_rate : "auto" or float > 0, default="auto"
-        Step applied to the gradient of the summed objective. ``"auto"`` uses ``1/L``
-        for an upper bound ``L`` on the gradient's Lipschitz constant (see
-        ``clogreg._solvers.lipschitz_bound``): it converges without tuning, but can
-        be slow on badly conditioned data. A number is used as given: with summed
-        gradients a good step shrinks as the number of rows grows.
+        ``"gd"`` only: the step applied to the gradient of the summed objective.
+        ``"auto"`` uses ``1/L`` for an upper bound ``L`` on the gradient's Lipschitz
+        constant (``clogreg._solvers.lipschitz_bound``): it converges without tuning,
+        but can be slow on badly conditioned data. A number is used as given: with
+        summed gradients a good step shrinks as the number of rows grows.
     max_iter : int >= 1, default=100
-        Maximum number of epochs (passes over the data).
+        Maximum number of iterations (epochs for ``"gd"``).
     tol : float >= 0, default=1e-4
-        Stop once the max-norm of the gradient (for L1: the proximal gradient
-        mapping) of the *mean* objective, i.e. divided by the sum of the sample
-        weights, is <= tol. ``tol=0`` runs all ``max_iter`` epochs.
+        Stop once the max-norm of the gradient of the *mean* objective (the summed
+        one divided by the sum of the sample weights) is <= tol; with L1 the
+        proximal gradient mapping (``"gd"``) or the minimum-norm subgradient
+        (``"newton"``) stands for the gradient. ``"lbfgs"`` also stops when the
+        objective's relative decrease falls below 64 machine epsilons, as
+        scikit-learn's. ``tol=0`` with ``"gd"`` runs all ``max_iter`` epochs.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
+    class_weight : dict, "balanced" or None, default=None
+        Weights per class, multiplied into the sample weights; ``"balanced"`` uses
+        ``n_samples / (n_classes * np.bincount(y))``.
+    warm_start : bool, default=False
+        Start from the previous fit's ``coef_`` and ``intercept_`` when their shapes
+        fit the new data.
     verbose : int, default=0
-        ``verbose >= 1`` prints the tutorial's line per epoch after fitting:
+        ``verbose >= 1`` prints the tutorial's line per iteration after fitting:
         ``Epoch: k | Accuracy: a | Cost: c``.
     random_state : int, RandomState instance or None, default=None
-        Accepted for API compatibility; ``solver="gd"`` is deterministic.
+        Accepted for API compatibility; every solver here is deterministic.
     n_jobs : int or None, default=None
-        Threads for the pass over the data (OpenMP over fixed row chunks, so the
-        result is bit-identical for any value). ``None`` means 1, ``-1`` all CPUs.
+        Threads for the passes over the data (OpenMP over fixed row chunks, so the
+        result is bit-identical for any value; ``"newton"``'s Hessian pass is
+        serial). ``None`` means 1, ``-1`` all CPUs.
 
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
-        The two labels; ``classes_[1]`` is the positive class.
-    coef_ : ndarray of shape (1, n_features)
+    classes_ : ndarray of shape (n_classes,)
+        The labels; for two classes ``classes_[1]`` is the positive class.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
         Coefficients, in the dtype of X (float32 or float64).
-    intercept_ : ndarray of shape (1,)
-        Intercept (0.0 when ``fit_intercept=False``).
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts (0.0 when ``fit_intercept=False``).
     n_iter_ : ndarray of shape (1,)
-        Number of epochs run.
+        Number of iterations run.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when X had string column names (a pandas DataFrame).
+    solver_ : str
+        The solver that ran (``"auto"`` resolved).
+    stop_reason_ : str
+        ``"converged"``, ``"max_iter"`` or ``"line_search"`` (no further decrease
+        possible in floating point: at the optimum to machine precision).
     history_ : dict of ndarray
-        ``"loss"``: the objective (the tutorial's "Cost" when ``C=np.inf``) and
-        ``"accuracy"``: the training accuracy in percent, entry ``k`` measured at the
-        parameters entering epoch ``k``; one entry per epoch run.
+        ``"loss"``: the objective (the tutorial's "Cost" when ``C=np.inf``),
+        ``"accuracy"``: the training accuracy in percent, ``"grad_norm"``: the
+        quantity compared with ``tol``; entry ``k`` measured at the parameters
+        entering iteration ``k``.
 
     Examples
     --------
@@ -97,9 +129,11 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
     >>> from clogreg import LogisticRegression
     >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
     >>> y = np.array(["no", "no", "yes", "yes"])
-    >>> clf = LogisticRegression(C=10.0, tol=1e-8, max_iter=1000).fit(X, y)
+    >>> clf = LogisticRegression(C=10.0).fit(X, y)
     >>> clf.predict([[-3.0], [3.0]]).tolist()
     ['no', 'yes']
+    >>> clf.solver_, clf.stop_reason_
+    ('newton', 'converged')
     >>> bool(clf.history_["loss"][0] == 4 * np.log(2))
     True
     """
@@ -112,14 +146,16 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "n_jobs": [None, Integral],
     }
 
-    def __init__(self, C=1.0, *, l1_ratio=0.0, solver="gd", learning_rate="auto",
-                 max_iter=100, tol=1e-4, fit_intercept=True, verbose=0,
-                 random_state=None, n_jobs=None):
+    def __init__(self, C=1.0, *, l1_ratio=0.0, solver="auto", learning_rate="auto",
+                 max_iter=100, tol=1e-4, fit_intercept=True, class_weight=None,
+                 warm_start=False, verbose=0, random_state=None, n_jobs=None):
         self.C = C
         self.l1_ratio = l1_ratio
         self.solver = solver
@@ -127,6 +163,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.warm_start = warm_start
         self.verbose = verbose
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -143,7 +181,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             (read-only or memory-mapped included) is used without a copy; a
             Fortran-ordered or strided one is copied once.
         y : array-like of shape (n_samples,)
-            Two distinct labels of any type (numbers, strings).
+            Labels of any type (numbers, strings), at least two distinct ones.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative, finite weights, not all zero.
 
@@ -155,81 +193,134 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            For invalid parameters or data (the message names the problem).
+            For invalid parameters or data, or an option the solver does not
+            support (the message names the problem).
         FloatingPointError
             When the loss or a step becomes non-finite (a learning rate too large).
         """
         self._validate_params()
-        X, y01, sample_weight = self._validate_inputs(X, y, sample_weight)
+        X, y_enc, sample_weight = self._validate_inputs(X, y, sample_weight)
+        n_out = 1 if self.classes_.size == 2 else self.classes_.size
+        solver = self._check_solver(n_out, X.shape[1])
         alpha = 0.0 if np.isinf(self.C) else 1.0 / self.C
         alpha_l1, alpha_l2 = alpha * self.l1_ratio, alpha * (1.0 - self.l1_ratio)
 
-        if self.learning_rate == "auto":
-            bound = _solvers.lipschitz_bound(X, sample_weight, self.fit_intercept, alpha_l2)
-            if not np.isfinite(bound):
-                raise ValueError(
-                    "X has values so large that the squared row norms overflow; "
-                    "rescale X (e.g. sklearn.preprocessing.StandardScaler)")
-            learning_rate = 1.0 / bound if bound > 0 else 1.0
-        else:
-            learning_rate = float(self.learning_rate)
+        coef = np.zeros((n_out, X.shape[1]), dtype=X.dtype)
+        intercept = np.zeros(n_out)
+        if self.warm_start and getattr(self, "coef_", None) is not None \
+                and self.coef_.shape == coef.shape:
+            coef[:] = self.coef_
+            intercept[:] = self.intercept_
 
-        result = _solvers.gradient_descent(
-            X, y01, sample_weight, np.zeros(X.shape[1], dtype=X.dtype), 0.0,
-            learning_rate=learning_rate, alpha_l2=alpha_l2, alpha_l1=alpha_l1,
-            fit_intercept=self.fit_intercept, max_iter=self.max_iter, tol=self.tol,
-            n_threads=_n_threads(self.n_jobs),
-        )
+        n_threads = _n_threads(self.n_jobs)
+        learning_rate = None
+        if solver == "gd":
+            learning_rate = self._gd_learning_rate(X, sample_weight, alpha_l2, n_out)
+            result = _solvers.gradient_descent(
+                X, y_enc, sample_weight, coef, intercept, learning_rate=learning_rate,
+                alpha_l2=alpha_l2, alpha_l1=alpha_l1, fit_intercept=self.fit_intercept,
+                max_iter=self.max_iter, tol=self.tol, n_threads=n_threads)
+        else:
+            problem = _solvers.Problem(X, y_enc, sample_weight, n_out, self.fit_intercept,
+                                       alpha_l2, alpha_l1, n_threads)
+            run = _solvers.lbfgs if solver == "lbfgs" else _solvers.newton
+            result = run(problem, coef, intercept, max_iter=self.max_iter, tol=self.tol)
+        self.solver_ = solver
         self._store_result(result, X.dtype, learning_rate)
         return self
 
+    def _check_solver(self, n_out, n_features):
+        """Resolve "auto" and refuse what the chosen solver cannot do."""
+        has_l1 = self.l1_ratio > 0 and not np.isinf(self.C)
+        solver = self.solver
+        if solver == "auto":
+            if n_out == 1 and n_features <= AUTO_NEWTON_MAX_FEATURES:
+                solver = "newton"
+            else:
+                solver = "gd" if has_l1 else "lbfgs"
+        if solver == "lbfgs" and has_l1:
+            raise ValueError(
+                f"solver='lbfgs' supports only L2 or no penalty, got l1_ratio="
+                f"{self.l1_ratio}; use solver='newton' (binary) or solver='gd', "
+                f"which handle L1 and elastic-net")
+        if solver == "newton" and n_out > 1:
+            raise ValueError(
+                f"solver='newton' supports binary problems only, got "
+                f"{self.classes_.size} classes; use solver='lbfgs' or solver='gd'")
+        if solver != "gd" and self.learning_rate != "auto":
+            raise ValueError(
+                f"learning_rate={self.learning_rate!r} applies to solver='gd' only "
+                f"(solver={solver!r} chooses its own steps)")
+        return solver
+
+    def _gd_learning_rate(self, X, sample_weight, alpha_l2, n_out):
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        bound = _solvers.lipschitz_bound(X, sample_weight, self.fit_intercept, alpha_l2,
+                                         n_out)
+        if not np.isfinite(bound):
+            raise ValueError(
+                "X has values so large that the squared row norms overflow; "
+                "rescale X (e.g. sklearn.preprocessing.StandardScaler)")
+        return 1.0 / bound if bound > 0 else 1.0
+
     def _validate_inputs(self, X, y, sample_weight):
-        """Return C-contiguous float X, y as 0.0/1.0 in X's dtype, and weights."""
+        """Return C-contiguous float X, encoded y in X's dtype, and weights.
+
+        y becomes 0.0 / 1.0 for two classes and class indices for more; the sample
+        weights include the class weights (an empty array: all ones).
+        """
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
                              ensure_min_samples=1)
         check_classification_targets(y)
         self.classes_, y_index = np.unique(y, return_inverse=True)
-        if self.classes_.size != 2:
+        if self.classes_.size < 2:
             raise ValueError(
-                f"clogreg.LogisticRegression is binary: y must hold exactly 2 classes, "
-                f"got {self.classes_.size} ({self.classes_[:5].tolist()}"
-                f"{'...' if self.classes_.size > 5 else ''})")
-        y01 = y_index.astype(X.dtype)
+                f"y must hold at least 2 classes, got 1 ({self.classes_.tolist()})")
+        y_enc = y_index.astype(X.dtype)
+        if sample_weight is not None:
+            sample_weight = check_array(sample_weight, ensure_2d=False, dtype=X.dtype,
+                                        order="C", input_name="sample_weight")
+            if sample_weight.shape != (X.shape[0],):
+                raise ValueError(f"sample_weight must have shape ({X.shape[0]},), "
+                                 f"got {sample_weight.shape}")
+            if np.any(sample_weight < 0):
+                raise ValueError("sample_weight must be non-negative")
+        if self.class_weight is not None:
+            per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            weights = per_class[y_index].astype(X.dtype)
+            sample_weight = weights if sample_weight is None else sample_weight * weights
         if sample_weight is None:
-            return X, y01, np.empty(0, dtype=X.dtype)
-        sample_weight = check_array(sample_weight, ensure_2d=False, dtype=X.dtype,
-                                    order="C", input_name="sample_weight")
-        if sample_weight.shape != (X.shape[0],):
-            raise ValueError(f"sample_weight must have shape ({X.shape[0]},), "
-                             f"got {sample_weight.shape}")
-        if np.any(sample_weight < 0):
-            raise ValueError("sample_weight must be non-negative")
+            return X, y_enc, np.empty(0, dtype=X.dtype)
         if not np.any(sample_weight > 0):
             raise ValueError("sample_weight must not be all zero")
-        return X, y01, sample_weight
+        return X, y_enc, sample_weight
 
     def _store_result(self, result, dtype, learning_rate):
-        if result.status == _kernel.Status.STATUS_NONFINITE:
+        if result.stop_reason == "nonfinite":
+            step = "" if learning_rate is None else f" with learning_rate={learning_rate:g}"
             raise FloatingPointError(
-                f"the loss or the update became non-finite at epoch {result.n_iter} "
-                f"with learning_rate={learning_rate:g}: the step is too large for this "
-                f"data (try learning_rate='auto' or a smaller value, or rescale X)")
-        if result.status == _kernel.Status.STATUS_MAX_ITER and self.tol > 0:
+                f"the loss or the update became non-finite at iteration "
+                f"{result.n_iter}{step}: the step is too large for this data "
+                f"(try learning_rate='auto' or a smaller value, or rescale X)")
+        if result.stop_reason == "max_iter" and self.tol > 0:
             warnings.warn(
-                f"gradient descent did not reach tol={self.tol:g} in max_iter="
-                f"{self.max_iter} epochs; increase max_iter or rescale X",
+                f"solver={self.solver_!r} did not reach tol={self.tol:g} in max_iter="
+                f"{self.max_iter} iterations; increase max_iter or rescale X",
                 ConvergenceWarning, stacklevel=3)
-        self.coef_ = result.coef.reshape(1, -1)
-        self.intercept_ = np.array([result.intercept], dtype=dtype)
+        self.coef_ = result.coef
+        self.intercept_ = result.intercept.astype(dtype)
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
-        self.history_ = {"loss": result.loss, "accuracy": result.accuracy}
+        self.stop_reason_ = result.stop_reason
+        self.history_ = {"loss": result.loss, "accuracy": result.accuracy,
+                         "grad_norm": result.grad_norm}
         if self.verbose:
             for k, (loss, acc) in enumerate(zip(result.loss, result.accuracy)):
                 print(f"Epoch: {k} | Accuracy: {acc:.4f} | Cost: {loss:.4f}")
 
     # ------------------------------------------------------------ predict
     def predict_proba(self, X):
-        """Probability of each class, shape (n_samples, 2), columns as ``classes_``.
+        """Probability of each class, shape (n_samples, n_classes), as ``classes_``.
 
         Parameters
         ----------
@@ -237,10 +328,9 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, 2)
+        proba : ndarray of shape (n_samples, n_classes)
         """
-        p1 = expit(self.decision_function(X))
-        return np.column_stack([1.0 - p1, p1])
+        return np.exp(self.predict_log_proba(X))
 
     def predict_log_proba(self, X):
         """Log of ``predict_proba``, computed stably (no log(0) for large |z|).
@@ -251,19 +341,12 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        log_proba : ndarray of shape (n_samples, 2)
+        log_proba : ndarray of shape (n_samples, n_classes)
         """
         z = self.decision_function(X)
-        # log sigmoid(z) = -log(1 + exp(-z)); logaddexp never overflows
-        return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        return tags
-
-    def _more_tags(self):  # scikit-learn < 1.6
-        return {"binary_only": True}
+        if z.ndim == 1:  # log sigmoid(z) = -log(1 + exp(-z)); logaddexp never overflows
+            return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
+        return log_softmax(z, axis=1)
 
 
 def _n_threads(n_jobs):

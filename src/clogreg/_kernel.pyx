@@ -23,9 +23,16 @@ memory-mapped arrays work without a copy), ``# OUT`` (written) and ``# WORK``
 trains in float32, with the loss and the chunk totals accumulated in float64.
 """
 from cython cimport floating
+from cython.view cimport array as cvarray
 from cython.parallel cimport prange
 from libc.math cimport exp, expf, log1p, log1pf, fabs, isfinite
 from scipy.linalg.cython_blas cimport dgemv, sgemv
+
+from libc.math cimport INFINITY, NAN, log, logf, sqrt
+from libc.stdlib cimport free, malloc
+from scipy.linalg.cython_blas cimport dgemm, dsyrk, sgemm, ssyrk
+
+import numpy as np
 
 # Rows per chunk. It fixes the order of the floating-point additions, so changing it
 # changes results in the last bits; it never depends on the number of threads.
@@ -216,15 +223,16 @@ def loss_grad(
 
 def gd_fit(
     const floating[:, ::1] X,     # IN  (n, d)
-    const floating[::1] y,        # IN  (n,) 0.0 or 1.0
+    const floating[::1] y,        # IN  (n,) binary: 0.0 / 1.0; multinomial: class index
     const floating[::1] sw,       # IN  (n,) sample weights, or (0,) for all ones
-    floating[::1] w,              # IN/OUT (d,) start and final coefficients
-    double[::1] b,                # IN/OUT (1,) start and final intercept
+    floating[::1] w,              # IN/OUT (K * d,) coefficients, class k in w[k*d:(k+1)*d]
+    double[::1] b,                # IN/OUT (K,) intercepts; K = 1 means binary
     double[::1] loss_hist,        # OUT (max_iter,) objective entering each epoch
     double[::1] acc_hist,         # OUT (max_iter,) training accuracy (%) likewise
-    floating[::1] grad,           # WORK (d,)
-    floating[:, ::1] chunk_grad,  # WORK (n_chunks, d)
-    double[:, ::1] chunk_stats,   # WORK (n_chunks, 3)
+    double[::1] gnorm_hist,       # OUT (max_iter,) gradient mapping max-norm / grad_scale
+    floating[::1] grad,           # WORK (K * d,)
+    floating[:, ::1] chunk_grad,  # WORK (n_chunks, K * d)
+    double[:, ::1] chunk_stats,   # WORK (n_chunks, 3) binary, (n_chunks, 2 + K) multinomial
     double lr,
     double alpha_l2,
     double alpha_l1,
@@ -237,11 +245,12 @@ def gd_fit(
     """Full-batch proximal gradient descent on the summed objective.
 
     Minimises ``sum(s * logloss) + alpha_l2/2 * ||w||^2 + alpha_l1 * ||w||_1``
-    (intercept not penalised). Each epoch makes one pass over X at the entering
+    (intercepts not penalised); ``b.shape[0] == 1`` trains the binary model,
+    ``K > 1`` the multinomial one. Each epoch makes one pass over X at the entering
     parameters, records the objective and the accuracy there, then steps::
 
-        w <- soft_threshold(w - lr * (X.T @ (s * (p - y)) + alpha_l2 * w), lr * alpha_l1)
-        b <- b - lr * sum(s * (p - y))
+        w <- soft_threshold(w - lr * (grad_w + alpha_l2 * w), lr * alpha_l1)
+        b <- b - lr * grad_b
 
     It stops after the step of the first epoch whose gradient mapping
     ``max|old - new| / lr``, divided by ``grad_scale``, is <= tol (tol = 0: never),
@@ -251,31 +260,41 @@ def gd_fit(
     Returns ``(n_iter, status)``: the number of steps taken (also the number of
     history entries written) and one of the STATUS_* codes.
     """
-    _check_shapes(X, y, sw, w, chunk_grad, chunk_stats)
-    if grad.shape[0] != X.shape[1] or b.shape[0] != 1 or \
-            loss_hist.shape[0] < max_iter or acc_hist.shape[0] < max_iter:
+    cdef Py_ssize_t K = b.shape[0]
+    if K == 1:
+        _check_shapes(X, y, sw, w, chunk_grad, chunk_stats)
+    else:
+        _check_multinomial_shapes(X, y, sw, w, b, chunk_grad, chunk_stats)
+    if grad.shape[0] != w.shape[0] or loss_hist.shape[0] < max_iter or \
+            acc_hist.shape[0] < max_iter or gnorm_hist.shape[0] < max_iter:
         raise ValueError("output arrays have the wrong shape")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr}")
 
-    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], j
-    cdef int k, n_iter = 0
+    cdef Py_ssize_t n = X.shape[0], p = w.shape[0], j, k
+    cdef int epoch, n_iter = 0
     cdef Status status = STATUS_MAX_ITER
-    cdef double loss, penalty, gb, correct, gmax, wj, new_wj, new_b, thresh
+    cdef double loss, penalty, correct, gmax, wj, new_wj, thresh
+    cdef double[::1] grad_b = cvarray(shape=(K,), itemsize=sizeof(double), format="d")
+    cdef double[::1] new_b = cvarray(shape=(K,), itemsize=sizeof(double), format="d")
     cdef bint finite
     with nogil:
-        for k in range(max_iter):
-            loss = _loss_grad(X, y, sw, w, b[0], grad, &gb, &correct,
-                              chunk_grad, chunk_stats, n_threads)
+        for epoch in range(max_iter):
+            if K == 1:
+                loss = _loss_grad(X, y, sw, w, b[0], grad, &grad_b[0], &correct,
+                                  chunk_grad, chunk_stats, n_threads)
+            else:
+                loss = _multinomial_loss_grad(X, y, sw, w, b, grad, grad_b, &correct,
+                                              chunk_grad, chunk_stats, n_threads)
             penalty = 0.0
-            for j in range(d):
+            for j in range(p):
                 penalty += 0.5 * alpha_l2 * w[j] * w[j] + alpha_l1 * fabs(w[j])
             # The proposed step goes into `grad` (no longer needed), so that w is
             # only overwritten once the whole step is known to be finite.
             thresh = lr * alpha_l1
             gmax = 0.0
-            finite = isfinite(loss) and isfinite(gb)
-            for j in range(d):
+            finite = isfinite(loss)
+            for j in range(p):
                 wj = w[j]
                 new_wj = wj - lr * (grad[j] + alpha_l2 * wj)
                 if new_wj > thresh:           # soft threshold: the L1 proximal step
@@ -287,19 +306,360 @@ def gd_fit(
                 finite = finite and isfinite(new_wj)
                 gmax = max(gmax, fabs(wj - new_wj))
                 grad[j] = <floating>new_wj
-            new_b = b[0] - lr * gb if fit_intercept else b[0]
-            finite = finite and isfinite(new_b)
+            for k in range(K):
+                new_b[k] = b[k] - lr * grad_b[k] if fit_intercept else b[k]
+                finite = finite and isfinite(new_b[k])
+                gmax = max(gmax, fabs(b[k] - new_b[k]))
             if not finite:
                 status = STATUS_NONFINITE
                 break
-            gmax = max(gmax, fabs(b[0] - new_b)) / lr
-            loss_hist[k] = loss + penalty
-            acc_hist[k] = 100.0 * correct / n
-            for j in range(d):
+            gmax = gmax / lr
+            loss_hist[epoch] = loss + penalty
+            acc_hist[epoch] = 100.0 * correct / n
+            gnorm_hist[epoch] = gmax / grad_scale
+            for j in range(p):
                 w[j] = grad[j]
-            b[0] = new_b
-            n_iter = k + 1
+            for k in range(K):
+                b[k] = new_b[k]
+            n_iter = epoch + 1
             if tol > 0 and gmax <= tol * grad_scale:
                 status = STATUS_CONVERGED
                 break
     return n_iter, int(status)
+
+
+# --------------------------------------------------------------------------------
+# Multinomial (softmax) regression: K classes, one pass over X for loss + gradient.
+# --------------------------------------------------------------------------------
+
+cdef inline void _gemm(char transa, char transb, int m, int n, int k, floating alpha,
+                       const floating* a, int lda, const floating* b, int ldb,
+                       floating beta, floating* c, int ldc) noexcept nogil:
+    """C <- alpha * op(A) @ op(B) + beta * C, column-major (BLAS)."""
+    if floating is float:
+        sgemm(&transa, &transb, &m, &n, &k, &alpha, <float*>a, &lda, <float*>b, &ldb,
+              &beta, c, &ldc)
+    else:
+        dgemm(&transa, &transb, &m, &n, &k, &alpha, <double*>a, &lda, <double*>b, &ldb,
+              &beta, c, &ldc)
+
+
+cdef inline floating _exp(floating x) noexcept nogil:
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
+cdef inline floating _log(floating x) noexcept nogil:
+    if floating is float:
+        return logf(x)
+    else:
+        return log(x)
+
+
+cdef void _chunk_multinomial(
+    const floating[:, ::1] X,     # IN  (n, d)
+    const floating[::1] y,        # IN  (n,) class index 0 .. K-1
+    const floating[::1] sw,       # IN  (n,) or (0,)
+    const floating[::1] W,        # IN  (K * d,) row-major (K, d)
+    const double[::1] b,          # IN  (K,)
+    Py_ssize_t c,
+    floating[:, ::1] chunk_grad,  # OUT row c: (R.T @ X[rows]).ravel(), R = s * (P - Y)
+    double[:, ::1] chunk_stats,   # OUT row c: [sum s*loss, n_correct, sum R[:, k] ...]
+) noexcept nogil:
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = b.shape[0]
+    cdef Py_ssize_t start = c * _CHUNK_ROWS
+    cdef Py_ssize_t stop = min(start + _CHUNK_ROWS, n)
+    cdef Py_ssize_t tile = max(1, min(_MAX_TILE_ROWS, _TILE_ELEMS // d))
+    cdef bint weighted = sw.shape[0] > 0
+    cdef floating* G = &chunk_grad[c, 0]
+    cdef floating* Z = <floating*>malloc(tile * K * sizeof(floating))
+    cdef floating* zi
+    cdef floating m, total, zy, r, si
+    cdef double loss = 0.0, correct = 0.0
+    cdef Py_ssize_t i, k, t0, t_rows, yi, kmax
+    if Z == NULL:               # reported as a non-finite loss
+        chunk_stats[c, 0] = NAN
+        return
+    for k in range(K * d):
+        G[k] = 0
+    for k in range(K):
+        chunk_stats[c, 2 + k] = 0.0
+    t0 = start
+    while t0 < stop:
+        t_rows = min(tile, stop - t0)
+        # Z = X[t0:t0 + t_rows] @ W.T        (t_rows, K), row-major
+        _gemm(c'T', c'N', <int>K, <int>t_rows, <int>d, <floating>1, &W[0], <int>d,
+              &X[t0, 0], <int>d, <floating>0, Z, <int>K)
+        for i in range(t_rows):
+            zi = Z + i * K
+            yi = <Py_ssize_t>y[t0 + i]
+            si = sw[t0 + i] if weighted else 1
+            m = -INFINITY
+            kmax = 0
+            for k in range(K):
+                zi[k] += <floating>b[k]
+                if zi[k] > m:
+                    m = zi[k]
+                    kmax = k
+            zy = zi[yi]
+            # softmax with the largest logit subtracted: every exp() is <= 1, and the
+            # sum is >= 1, so log(total) never sees 0 or overflow
+            total = 0
+            for k in range(K):
+                zi[k] = _exp(zi[k] - m)
+                total += zi[k]
+            loss += si * (_log(total) + m - zy)      # -log softmax(z)[y]
+            correct += kmax == yi
+            for k in range(K):
+                r = si * (zi[k] / total - (k == yi))  # s * (p_k - [k == y])
+                zi[k] = r
+                chunk_stats[c, 2 + k] += r
+        # G += R.T @ X[t0:t0 + t_rows]       (K, d), row-major
+        _gemm(c'N', c'T', <int>d, <int>K, <int>t_rows, <floating>1, &X[t0, 0], <int>d,
+              Z, <int>K, <floating>1, G, <int>d)
+        t0 += t_rows
+    free(Z)
+    chunk_stats[c, 0] = loss
+    chunk_stats[c, 1] = correct
+
+
+cdef double _multinomial_loss_grad(
+    const floating[:, ::1] X,     # IN  (n, d)
+    const floating[::1] y,        # IN  (n,)
+    const floating[::1] sw,       # IN  (n,) or (0,)
+    const floating[::1] W,        # IN  (K * d,)
+    const double[::1] b,          # IN  (K,)
+    floating[::1] grad,           # OUT (K * d,)
+    double[::1] grad_b,           # OUT (K,)
+    double* n_correct,            # OUT
+    floating[:, ::1] chunk_grad,  # WORK (n_chunks, K * d)
+    double[:, ::1] chunk_stats,   # WORK (n_chunks, 2 + K)
+    int n_threads,
+) noexcept nogil:
+    """Return sum(s * -log softmax) and fill the gradients: one pass over X."""
+    cdef Py_ssize_t n_chunks = chunk_grad.shape[0], p = W.shape[0], K = b.shape[0]
+    cdef Py_ssize_t c, j
+    cdef double loss = 0.0, correct = 0.0, acc_j
+    if n_threads > 1 and n_chunks > 1:
+        for c in prange(n_chunks, num_threads=n_threads, schedule="static"):
+            _chunk_multinomial(X, y, sw, W, b, c, chunk_grad, chunk_stats)
+    else:
+        for c in range(n_chunks):
+            _chunk_multinomial(X, y, sw, W, b, c, chunk_grad, chunk_stats)
+    # Add the chunk partials in chunk order (float64), whatever thread made them.
+    for j in range(p):
+        acc_j = 0.0
+        for c in range(n_chunks):
+            acc_j += chunk_grad[c, j]
+        grad[j] = <floating>acc_j
+    for j in range(K):
+        acc_j = 0.0
+        for c in range(n_chunks):
+            acc_j += chunk_stats[c, 2 + j]
+        grad_b[j] = acc_j
+    for c in range(n_chunks):
+        loss += chunk_stats[c, 0]
+        correct += chunk_stats[c, 1]
+    n_correct[0] = correct
+    return loss
+
+
+def _check_multinomial_shapes(X, y, sw, W, b, chunk_grad, chunk_stats):
+    n, d, K = X.shape[0], X.shape[1], b.shape[0]
+    n_chunks = (n + _CHUNK_ROWS - 1) // _CHUNK_ROWS
+    if n < 1 or d < 1 or K < 2:
+        raise ValueError(f"need n >= 1, d >= 1 and K >= 2, got {n}, {d}, {K}")
+    if y.shape[0] != n or sw.shape[0] not in (0, n) or W.shape[0] != K * d:
+        raise ValueError("X, y, sample_weight and coefficients have inconsistent shapes")
+    if tuple(chunk_grad.shape[:2]) != (n_chunks, K * d) or \
+            tuple(chunk_stats.shape[:2]) != (n_chunks, 2 + K):
+        raise ValueError("work arrays have the wrong shape")
+    labels = np.asarray(y)
+    if not (labels.min() >= 0 and labels.max() < K):   # they index the logits
+        raise ValueError(f"class indices must lie in [0, {K})")
+
+
+def multinomial_loss_grad(
+    const floating[:, ::1] X,     # IN  (n, d)
+    const floating[::1] y,        # IN  (n,) class index 0 .. K-1
+    const floating[::1] sw,       # IN  (n,) or (0,)
+    const floating[::1] W,        # IN  (K * d,) row-major (K, d)
+    const double[::1] b,          # IN  (K,)
+    floating[::1] grad,           # OUT (K * d,)
+    double[::1] grad_b,           # OUT (K,)
+    floating[:, ::1] chunk_grad,  # WORK (n_chunks, K * d)
+    double[:, ::1] chunk_stats,   # WORK (n_chunks, 2 + K)
+    int n_threads=1,
+):
+    """Multinomial log-loss and its gradient in one pass over X.
+
+    Returns ``(loss, n_correct)`` with ``loss = sum(s * -log softmax(X W.T + b)[y])``
+    and fills ``grad = (R.T @ X).ravel()``, ``grad_b = R.sum(0)``, where
+    ``R = s * (softmax - onehot(y))``. No penalty is included.
+    """
+    _check_multinomial_shapes(X, y, sw, W, b, chunk_grad, chunk_stats)
+    if grad.shape[0] != W.shape[0] or grad_b.shape[0] != b.shape[0]:
+        raise ValueError("gradient arrays have the wrong shape")
+    cdef double loss, correct = 0.0
+    with nogil:
+        loss = _multinomial_loss_grad(X, y, sw, W, b, grad, grad_b, &correct,
+                                      chunk_grad, chunk_stats, n_threads)
+    return loss, correct
+
+
+# --------------------------------------------------------------------------------
+# Newton: loss, gradient and Hessian of the binary model in one cache-blocked pass.
+# --------------------------------------------------------------------------------
+
+def newton_pass(
+    const floating[:, ::1] X,     # IN  (n, d)
+    const floating[::1] y,        # IN  (n,) 0.0 / 1.0
+    const floating[::1] sw,       # IN  (n,) or (0,)
+    const floating[::1] w,        # IN  (d,)
+    double b,
+    floating[::1] grad,           # OUT (d,)   X.T @ r,  r = s * (p - y)
+    floating[:, ::1] H,           # OUT (d, d) X.T @ diag(h) @ X (upper triangle in
+                                  #     row-major terms is NOT filled: use the lower)
+    floating[::1] H_wb,           # OUT (d,)   X.T @ h,  h = s * p * (1 - p)
+):
+    """Returns ``(loss, grad_b, h_sum, n_correct)``; fills the gradient and Hessian.
+
+    Per tile of rows: ``z = X_t @ w`` (gemv); per row the loss, ``r`` and
+    ``h = s * p * (1 - p)``; then ``grad += X_t.T @ r``, ``H_wb += X_t.T @ h`` (gemv)
+    and ``H += V.T @ V`` with ``V = sqrt(h) * X_t`` (syrk, lower triangle). Serial:
+    the Hessian is accumulated in one (d, d) array.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
+    if y.shape[0] != n or sw.shape[0] not in (0, n) or w.shape[0] != d or \
+            grad.shape[0] != d or H_wb.shape[0] != d or \
+            H.shape[0] != d or H.shape[1] != d or n < 1:
+        raise ValueError("newton_pass: inconsistent shapes")
+    cdef Py_ssize_t tile = max(1, min(_MAX_TILE_ROWS, _TILE_ELEMS // d))
+    cdef bint weighted = sw.shape[0] > 0
+    cdef floating* V = <floating*>malloc(tile * d * sizeof(floating))
+    cdef floating* rh = <floating*>malloc(2 * tile * sizeof(floating))
+    if V == NULL or rh == NULL:
+        free(V)
+        free(rh)
+        raise MemoryError()
+    cdef floating* r_t = rh
+    cdef floating* h_t = rh + tile
+    cdef floating z, e, yi, p, si, sq
+    cdef double loss = 0.0, grad_b = 0.0, h_sum = 0.0, correct = 0.0
+    cdef Py_ssize_t i, j, t0 = 0, t_rows
+    cdef int di = <int>d, one = 1
+    cdef floating f_one = 1, f_zero = 0
+    cdef char uplo = c'U', trans = c'N'
+    with nogil:
+        for j in range(d):
+            grad[j] = 0
+            H_wb[j] = 0
+            for i in range(d):
+                H[j, i] = 0
+        while t0 < n:
+            t_rows = min(tile, n - t0)
+            # z = X_t @ w  (into r_t)
+            _gemv(c'T', di, <int>t_rows, f_one, &X[t0, 0], &w[0], f_zero, r_t)
+            for i in range(t_rows):
+                yi = y[t0 + i]
+                si = sw[t0 + i] if weighted else 1
+                z = r_t[i] + <floating>b
+                e = _exp_neg_abs(z)
+                # same stable loss and sigmoid as _chunk_loss_grad;
+                # p * (1 - p) = e / (1 + e)^2 for either sign of z
+                if z > 0:
+                    loss += si * (_log1p(e) + (1 - yi) * z)
+                    p = 1 / (1 + e)
+                else:
+                    loss += si * (_log1p(e) - yi * z)
+                    p = e / (1 + e)
+                correct += (z > 0) == (yi > 0.5)
+                r_t[i] = si * (p - yi)
+                h_t[i] = si * e / ((1 + e) * (1 + e))
+                grad_b += r_t[i]
+                h_sum += h_t[i]
+                sq = _sqrt(h_t[i])
+                for j in range(d):                      # V[i] = sqrt(h_i) * x_i
+                    V[i * d + j] = sq * X[t0 + i, j]
+            _gemv(c'N', di, <int>t_rows, f_one, &X[t0, 0], r_t, f_one, &grad[0])
+            _gemv(c'N', di, <int>t_rows, f_one, &X[t0, 0], h_t, f_one, &H_wb[0])
+            # H += V.T @ V   (column-major upper = row-major lower triangle)
+            _syrk(uplo, trans, di, <int>t_rows, f_one, V, di, f_one, &H[0, 0], di)
+            t0 += t_rows
+    free(V)
+    free(rh)
+    return loss, grad_b, h_sum, correct
+
+
+cdef inline floating _sqrt(floating x) noexcept nogil:
+    return <floating>sqrt(x)
+
+
+cdef inline void _syrk(char uplo, char trans, int n, int k, floating alpha,
+                       const floating* a, int lda, floating beta, floating* c,
+                       int ldc) noexcept nogil:
+    """C <- alpha * A @ A.T + beta * C on one triangle, column-major (BLAS)."""
+    if floating is float:
+        ssyrk(&uplo, &trans, &n, &k, &alpha, <float*>a, &lda, &beta, c, &ldc)
+    else:
+        dsyrk(&uplo, &trans, &n, &k, &alpha, <double*>a, &lda, &beta, c, &ldc)
+
+
+def cd_quadratic(
+    const double[:, ::1] A,       # IN  (m, m) symmetric positive semi-definite
+    const double[::1] g,          # IN  (m,)
+    const double[::1] theta,      # IN  (m,) current parameters
+    const double[::1] l1,         # IN  (m,) L1 strength per coordinate (0: none)
+    double[::1] delta,            # IN/OUT (m,) the step, start value in, result out
+    int max_sweeps,
+    double tol,
+):
+    """Coordinate descent for the proximal Newton step (glmnet / newGLMNET).
+
+    Minimises ``g @ delta + delta @ A @ delta / 2 + sum_j l1[j] * |theta_j + delta_j|``
+    by cyclic exact coordinate minimisation, keeping ``A @ delta`` up to date.
+    Stops when a sweep moves no coordinate by more than ``tol`` (relative to the
+    largest |theta_j + delta_j|), or after ``max_sweeps``. Returns the sweeps made.
+    """
+    cdef Py_ssize_t m = A.shape[0], j, i
+    if A.shape[1] != m or g.shape[0] != m or theta.shape[0] != m or \
+            l1.shape[0] != m or delta.shape[0] != m:
+        raise ValueError("cd_quadratic: inconsistent shapes")
+    cdef double[::1] Ad = cvarray(shape=(max(m, 1),), itemsize=sizeof(double), format="d")
+    cdef double a, u, u_new, q, move, max_move, max_u
+    cdef int sweep = 0
+    with nogil:
+        for i in range(m):                      # Ad = A @ delta
+            Ad[i] = 0.0
+            for j in range(m):
+                Ad[i] += A[i, j] * delta[j]
+        while sweep < max_sweeps:
+            sweep += 1
+            max_move = 0.0
+            max_u = 0.0
+            for j in range(m):
+                a = A[j, j]
+                if a <= 0:
+                    continue
+                u = theta[j] + delta[j]
+                q = g[j] + Ad[j]                # d/d delta_j of the smooth part
+                u_new = u - q / a
+                if l1[j] > 0:                   # soft threshold at l1 / a
+                    if u_new > l1[j] / a:
+                        u_new -= l1[j] / a
+                    elif u_new < -l1[j] / a:
+                        u_new += l1[j] / a
+                    else:
+                        u_new = 0.0
+                move = u_new - u
+                if move != 0.0:
+                    delta[j] += move
+                    for i in range(m):
+                        Ad[i] += A[i, j] * move
+                max_move = max(max_move, fabs(move))
+                max_u = max(max_u, fabs(u_new))
+            if max_move <= tol * max(max_u, 1.0):
+                break
+    return sweep

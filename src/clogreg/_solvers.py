@@ -1,44 +1,97 @@
 """Solvers: the glue between validated arrays and the Cython kernel.
 
-Each solver receives data that `clogreg._estimator` already validated (C-contiguous
-float32 or float64 X, labels encoded as 0.0 / 1.0 in X's dtype, sample weights or an
-empty array), allocates the kernel's outputs and work arrays, and calls the kernel.
-No Python code here touches single rows.
+Every solver receives a `Problem` built from data that `clogreg._estimator` already
+validated (C-contiguous float32 or float64 X; labels encoded as 0.0 / 1.0 for the
+binary model or as class indices for the multinomial one, in X's dtype; sample
+weights or an empty array) and minimises the *summed* objective::
+
+    sum_i s_i * logloss_i + alpha_l2 / 2 * ||W||^2 + alpha_l1 * ||W||_1
+
+(intercepts never penalised). Every pass over the data is one call into the Cython
+kernel; Python only runs the outer iterations (epochs run inside the kernel for "gd").
+
+History: entry k of ``loss``, ``accuracy`` and ``grad_norm`` is measured at the
+parameters entering iteration k. ``grad_norm`` is the max-norm of the gradient of the
+*mean* objective (for L1: of the proximal gradient mapping or the minimum-norm
+subgradient), the quantity compared with ``tol``.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.linalg
+from scipy.optimize import minimize
 
 from . import _kernel
+
+Status = _kernel.Status
 
 
 @dataclass
 class SolverResult:
     """What a solver hands back to the estimator."""
 
-    coef: np.ndarray  # (d,) in X's dtype
-    intercept: float
+    coef: np.ndarray         # (n_out, d) in X's dtype; n_out = 1 binary, K multinomial
+    intercept: np.ndarray    # (n_out,) float64
     n_iter: int
-    status: int  # one of _kernel.Status.STATUS_*
-    loss: np.ndarray  # (n_iter,) objective entering each iteration
-    accuracy: np.ndarray  # (n_iter,) training accuracy (%) likewise
+    stop_reason: str         # "converged", "max_iter", "nonfinite" or "line_search"
+    loss: np.ndarray = field(default_factory=lambda: np.empty(0))
+    accuracy: np.ndarray = field(default_factory=lambda: np.empty(0))
+    grad_norm: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
-def work_arrays(n_samples, n_features, dtype):
+def work_arrays(n_samples, n_features, dtype, n_out=1):
     """Allocate the per-chunk partial sums of one pass (O(n / CHUNK_ROWS * d))."""
     n_chunks = -(-n_samples // _kernel.CHUNK_ROWS)
-    chunk_grad = np.empty((n_chunks, n_features), dtype=dtype)
-    chunk_stats = np.empty((n_chunks, 3), dtype=np.float64)
+    chunk_grad = np.empty((n_chunks, n_out * n_features), dtype=dtype)
+    chunk_stats = np.empty((n_chunks, 3 if n_out == 1 else 2 + n_out), dtype=np.float64)
     return chunk_grad, chunk_stats
 
 
-def lipschitz_bound(X, sample_weight, fit_intercept, alpha_l2):
+class Problem:
+    """Validated data plus one fused kernel pass: data loss, gradients, n_correct."""
+
+    def __init__(self, X, y, sample_weight, n_out, fit_intercept, alpha_l2, alpha_l1,
+                 n_threads=1):
+        self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.n_out, self.fit_intercept = n_out, fit_intercept
+        self.alpha_l2, self.alpha_l1, self.n_threads = alpha_l2, alpha_l1, n_threads
+        n, d = X.shape
+        self.n_params = n_out * d
+        self.sum_weights = float(sample_weight.sum(dtype=np.float64)) if sample_weight.size \
+            else float(n)
+        self._work = work_arrays(n, d, X.dtype, n_out)
+        self._grad = np.empty(self.n_params, dtype=X.dtype)
+        self._grad_b = np.empty(n_out, dtype=np.float64)
+
+    def data_pass(self, w, b):
+        """(sum s*logloss, grad_w (copy, float64), grad_b (copy), n_correct) at w, b."""
+        w = np.ascontiguousarray(w, dtype=self.X.dtype)
+        if self.n_out == 1:
+            loss, gb, correct = _kernel.loss_grad(self.X, self.y, self.sample_weight, w,
+                                                  float(b[0]), self._grad, *self._work,
+                                                  self.n_threads)
+            self._grad_b[0] = gb
+        else:
+            loss, correct = _kernel.multinomial_loss_grad(
+                self.X, self.y, self.sample_weight, w, np.asarray(b, dtype=np.float64),
+                self._grad, self._grad_b, *self._work, self.n_threads)
+        return loss, self._grad.astype(np.float64), self._grad_b.copy(), correct
+
+    def penalty(self, w):
+        return 0.5 * self.alpha_l2 * np.dot(w, w) + self.alpha_l1 * np.abs(w).sum()
+
+    def accuracy(self, correct):
+        return 100.0 * correct / self.X.shape[0]
+
+
+def lipschitz_bound(X, sample_weight, fit_intercept, alpha_l2, n_out=1):
     """Upper bound on the Lipschitz constant of the summed objective's gradient.
 
     The Hessian is ``A.T @ diag(s * p * (1 - p)) @ A + alpha_l2 * I`` with
-    ``A = [X, 1]`` and ``p * (1 - p) <= 1/4``, so its largest eigenvalue is at most
-    ``(sum_i s_i * ||a_i||^2) / 4 + alpha_l2`` (the squared Frobenius norm bounds the
-    squared spectral norm). Computed without a temporary copy of X.
+    ``A = [X, 1]`` and ``p * (1 - p) <= 1/4`` (binary; for softmax the per-row
+    Hessian ``diag(p) - p p.T`` has norm <= 1/2), so its largest eigenvalue is at most
+    ``c * sum_i s_i * ||a_i||^2 + alpha_l2``: the squared Frobenius norm bounds the
+    squared spectral norm. Computed without a temporary copy of X.
     """
     flat = X.ravel()  # a view: X is C-contiguous
     if sample_weight.size:
@@ -49,23 +102,167 @@ def lipschitz_bound(X, sample_weight, fit_intercept, alpha_l2):
         total = float(X.shape[0])
     if fit_intercept:
         frob += total
-    return 0.25 * frob + alpha_l2
+    return (0.25 if n_out == 1 else 0.5) * frob + alpha_l2
 
 
 def gradient_descent(X, y, sample_weight, coef, intercept, *, learning_rate, alpha_l2,
                      alpha_l1, fit_intercept, max_iter, tol, n_threads):
-    """Run `_kernel.gd_fit` from (coef, intercept); see its docstring for the maths."""
-    n_samples, n_features = X.shape
-    w = np.array(coef, dtype=X.dtype, copy=True)
-    b = np.array([intercept], dtype=np.float64)
-    loss = np.empty(max_iter, dtype=np.float64)
-    accuracy = np.empty(max_iter, dtype=np.float64)
-    grad = np.empty(n_features, dtype=X.dtype)
-    chunk_grad, chunk_stats = work_arrays(n_samples, n_features, X.dtype)
-    grad_scale = float(sample_weight.sum(dtype=np.float64)) if sample_weight.size else n_samples
+    """Run `_kernel.gd_fit` (all epochs inside the kernel) from (coef, intercept).
+
+    ``coef`` has shape (d,) or (n_out, d) and ``intercept`` is a number or (n_out,);
+    n_out = 1 trains the binary model, n_out = K the multinomial one.
+    """
+    b = np.array(intercept, dtype=np.float64, ndmin=1, copy=True)
+    w = np.array(coef, dtype=X.dtype, copy=True).reshape(-1)
+    n_out = b.shape[0]
+    hist = np.empty((3, max_iter), dtype=np.float64)
+    grad = np.empty_like(w)
+    chunk_grad, chunk_stats = work_arrays(X.shape[0], X.shape[1], X.dtype, n_out)
+    grad_scale = float(sample_weight.sum(dtype=np.float64)) if sample_weight.size \
+        else float(X.shape[0])
     n_iter, status = _kernel.gd_fit(
-        X, y, sample_weight, w, b, loss, accuracy, grad, chunk_grad, chunk_stats,
-        float(learning_rate), float(alpha_l2), float(alpha_l1), bool(fit_intercept),
-        int(max_iter), float(tol), grad_scale, int(n_threads),
+        X, y, sample_weight, w, b, hist[0], hist[1], hist[2], grad, chunk_grad,
+        chunk_stats, float(learning_rate), float(alpha_l2), float(alpha_l1),
+        bool(fit_intercept), int(max_iter), float(tol), grad_scale, int(n_threads),
     )
-    return SolverResult(w, float(b[0]), n_iter, status, loss[:n_iter], accuracy[:n_iter])
+    reason = {Status.STATUS_CONVERGED: "converged", Status.STATUS_MAX_ITER: "max_iter",
+              Status.STATUS_NONFINITE: "nonfinite"}[status]
+    return SolverResult(w.reshape(n_out, -1), b, n_iter, reason, hist[0, :n_iter].copy(),
+                        hist[1, :n_iter].copy(), hist[2, :n_iter].copy())
+
+
+def lbfgs(problem, coef, intercept, *, max_iter, tol):
+    """L-BFGS-B (SciPy) on the mean objective, each evaluation one kernel pass.
+
+    L2 or no penalty only. Stops when the max-norm of the mean objective's gradient is
+    <= tol (SciPy's ``gtol``), when the relative decrease of the objective falls below
+    64 machine epsilons (``ftol``, as scikit-learn), or after ``max_iter`` iterations.
+    """
+    if problem.alpha_l1 > 0:
+        raise ValueError("lbfgs cannot handle an L1 penalty")  # the estimator says more
+    p, n_out, scale = problem.n_params, problem.n_out, 1.0 / problem.sum_weights
+    theta0 = np.concatenate([np.asarray(coef, np.float64).ravel(),
+                             np.asarray(intercept, np.float64).ravel()])
+    fixed_b = theta0[p:].copy()
+    last = {}
+    hist = []
+
+    def fun(theta):
+        w, b = theta[:p], (theta[p:] if problem.fit_intercept else fixed_b)
+        loss, grad_w, grad_b, correct = problem.data_pass(w, b)
+        f = loss + problem.penalty(w)
+        g = np.concatenate([grad_w + problem.alpha_l2 * w,
+                            grad_b if problem.fit_intercept else np.zeros(n_out)])
+        last.update(f=f, acc=problem.accuracy(correct), gnorm=np.abs(g).max() * scale)
+        return f * scale, g * scale
+
+    def record(*_):
+        hist.append((last["f"], last["acc"], last["gnorm"]))
+
+    fun(theta0)
+    record()
+    res = minimize(fun, theta0, jac=True, method="L-BFGS-B", callback=record,
+                   options={"maxiter": max_iter, "maxls": 50, "gtol": tol,
+                            "ftol": 64 * np.finfo(float).eps})
+    if res.status == 0:
+        reason = "converged"
+    elif res.status == 1:
+        reason = "max_iter"
+    else:
+        reason = "nonfinite" if not np.isfinite(res.fun) else "line_search"
+    theta = res.x if np.all(np.isfinite(res.x)) else theta0
+    b = theta[p:] if problem.fit_intercept else fixed_b
+    loss, acc, gnorm = np.array(hist).T
+    return SolverResult(theta[:p].astype(problem.X.dtype).reshape(n_out, -1), b.copy(),
+                        int(res.nit), reason, loss, acc, gnorm)
+
+
+def newton(problem, coef, intercept, *, max_iter, tol):
+    """Newton / IRLS for the binary model; proximal Newton (coordinate descent) for L1.
+
+    Each iteration makes one kernel pass for the loss, the gradient and the Hessian
+    ``[X, 1].T @ diag(s p (1 - p)) @ [X, 1]`` (BLAS syrk on cache-sized tiles), solves
+    for the Newton step (Cholesky; with L1 the glmnet / newGLMNET coordinate descent
+    on the quadratic model), then backtracks (Armijo) on the full objective. Stops when
+    the optimality measure (gradient, or minimum-norm subgradient with L1) of the mean
+    objective has max-norm <= tol.
+    """
+    X, dtype = problem.X, problem.X.dtype
+    d, fit_b = X.shape[1], problem.fit_intercept
+    a2, a1, scale = problem.alpha_l2, problem.alpha_l1, 1.0 / problem.sum_weights
+    w = np.asarray(coef, np.float64).ravel().copy()
+    b = float(np.asarray(intercept, np.float64).ravel()[0])
+    m = d + 1 if fit_b else d
+    l1 = np.zeros(m)
+    l1[:d] = a1
+    grad, H, H_wb = np.empty(d, dtype), np.empty((d, d), dtype), np.empty(d, dtype)
+    hist, reason, n_iter = [], "max_iter", 0
+
+    def objective(w_, b_):
+        loss = problem.data_pass(w_, np.array([b_]))[0]
+        return loss + 0.5 * a2 * np.dot(w_, w_) + a1 * np.abs(w_).sum()
+
+    f = None
+    for it in range(max_iter + 1):
+        loss, gb, h_sum, correct = _kernel.newton_pass(
+            X, problem.y, problem.sample_weight, w.astype(dtype), b, grad, H, H_wb)
+        f = loss + 0.5 * a2 * np.dot(w, w) + a1 * np.abs(w).sum()
+        g = np.concatenate([grad.astype(np.float64) + a2 * w, [gb] if fit_b else []])
+        theta = np.concatenate([w, [b] if fit_b else []])
+        gnorm = _min_norm_subgradient(g, theta, l1) * scale
+        hist.append((f, problem.accuracy(correct), gnorm))
+        if not np.isfinite(f) or not np.all(np.isfinite(g)):
+            reason = "nonfinite"
+            break
+        if gnorm <= tol:
+            reason = "converged"
+            break
+        if it == max_iter:
+            break
+        A = np.empty((m, m))
+        A[:d, :d] = np.tril(H) + np.tril(H, -1).T + a2 * np.eye(d)
+        if fit_b:
+            A[:d, d] = A[d, :d] = H_wb
+            A[d, d] = h_sum
+        delta = _newton_step(A, g, theta, l1)
+        # Armijo backtracking on F = smooth + L1, with the model decrease
+        # D = g.delta + l1 (||theta + delta||_1 - ||theta||_1) < 0
+        D = g @ delta + l1 @ (np.abs(theta + delta) - np.abs(theta))
+        # Near the optimum the predicted decrease |D| drops below the rounding noise
+        # of f itself; the full Newton step is then taken (local quadratic convergence).
+        in_noise = abs(D) <= 256 * np.finfo(float).eps * abs(f)
+        t = 1.0
+        while True:
+            cand = theta + t * delta
+            f_new = objective(cand[:d], cand[d] if fit_b else b)
+            if f_new <= f + 1e-4 * t * D or (in_noise and t == 1.0) or t < 1e-12:
+                break
+            t *= 0.5
+        if t < 1e-12:  # no decrease possible: at the optimum to machine precision
+            reason = "line_search"
+            break
+        w, b = cand[:d].copy(), (cand[d] if fit_b else b)
+        n_iter += 1
+    loss, acc, gnorm = np.array(hist).T
+    return SolverResult(w.astype(dtype).reshape(1, -1), np.array([b]), n_iter, reason,
+                        loss, acc, gnorm)
+
+
+def _newton_step(A, g, theta, l1):
+    """Minimiser of g.delta + delta.A.delta/2 (+ sum l1 |theta + delta|)."""
+    if not np.any(l1 > 0):
+        try:
+            return scipy.linalg.solve(A, -g, assume_a="pos")
+        except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+            # singular (e.g. no penalty and a constant feature): least squares
+            return scipy.linalg.lstsq(A, -g)[0]
+    delta = np.zeros_like(g)
+    _kernel.cd_quadratic(np.ascontiguousarray(A), g, theta, l1, delta, 1000, 1e-12)
+    return delta
+
+
+def _min_norm_subgradient(g, theta, l1):
+    """Max-norm of the smallest element of the subdifferential of smooth + L1."""
+    sub = np.where(theta != 0, g + l1 * np.sign(theta),
+                   np.sign(g) * np.maximum(np.abs(g) - l1, 0.0))
+    return float(np.abs(sub).max()) if sub.size else 0.0

@@ -30,7 +30,7 @@ def main(argv=None):
 
     X_train, X_test, y_train, y_test = load_tutorial_data(random_state=args.seed)
     # The tutorial: no penalty, fixed step, every epoch run (tol=0), one line each.
-    clf = LogisticRegression(C=np.inf, learning_rate=args.lr, max_iter=args.epochs,
+    clf = LogisticRegression(C=np.inf, solver="gd", learning_rate=args.lr, max_iter=args.epochs,
                              tol=0.0, verbose=1)
     clf.fit(X_train, y_train)
     print(f"Weights \n {clf.coef_.ravel()}")
