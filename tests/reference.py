@@ -36,3 +36,29 @@ def gradient_descent(X, y01, *, lr, epochs, sample_weight=None, alpha_l2=0.0,
         if fit_intercept:
             b = b - lr * r.sum()
     return w, b, np.array(losses), np.array(accuracies)
+
+
+def multinomial_objective(X, y_index, W, b, sample_weight=None, alpha_l2=0.0,
+                          alpha_l1=0.0):
+    """sum_i s_i * -log softmax(x_i W.T + b)[y_i] + penalty on W (float64)."""
+    from scipy.special import logsumexp
+
+    X = np.asarray(X, dtype=np.float64)
+    s = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    Z = X @ W.T + b
+    nll = logsumexp(Z, axis=1) - Z[np.arange(len(y_index)), y_index]
+    return np.sum(s * nll) + 0.5 * alpha_l2 * np.sum(W * W) + alpha_l1 * np.abs(W).sum()
+
+
+def sklearn_objective(clf, X, y, sample_weight=None):
+    """The summed objective of a fitted scikit-learn-style estimator, in float64."""
+    C = clf.C
+    alpha = 0.0 if np.isinf(C) else 1.0 / C
+    l1_ratio = clf.l1_ratio or 0.0
+    a1, a2 = alpha * l1_ratio, alpha * (1 - l1_ratio)
+    classes, y_index = np.unique(y, return_inverse=True)
+    W = np.asarray(clf.coef_, dtype=np.float64)
+    b = np.asarray(clf.intercept_, dtype=np.float64)
+    if classes.size == 2:
+        return objective(X, y_index, W[0], b[0], sample_weight, a2, a1)
+    return multinomial_objective(X, y_index, W, b, sample_weight, a2, a1)

@@ -287,7 +287,12 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             if np.any(sample_weight < 0):
                 raise ValueError("sample_weight must be non-negative")
         if self.class_weight is not None:
-            per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            try:  # scikit-learn >= 1.7 weights "balanced" by the sample weights
+                per_class = compute_class_weight(self.class_weight, classes=self.classes_,
+                                                 y=y, sample_weight=sample_weight)
+            except TypeError:
+                per_class = compute_class_weight(self.class_weight, classes=self.classes_,
+                                                 y=y)
             weights = per_class[y_index].astype(X.dtype)
             sample_weight = weights if sample_weight is None else sample_weight * weights
         if sample_weight is None:

@@ -84,25 +84,43 @@ class Problem:
         return 100.0 * correct / self.X.shape[0]
 
 
+#: Up to this many features the "auto" step of "gd" uses the exact largest eigenvalue
+#: of the (d + 1, d + 1) Gram matrix; above it, the cheaper Frobenius-norm bound.
+GRAM_MAX_FEATURES = 1000
+
+
 def lipschitz_bound(X, sample_weight, fit_intercept, alpha_l2, n_out=1):
     """Upper bound on the Lipschitz constant of the summed objective's gradient.
 
-    The Hessian is ``A.T @ diag(s * p * (1 - p)) @ A + alpha_l2 * I`` with
-    ``A = [X, 1]`` and ``p * (1 - p) <= 1/4`` (binary; for softmax the per-row
-    Hessian ``diag(p) - p p.T`` has norm <= 1/2), so its largest eigenvalue is at most
-    ``c * sum_i s_i * ||a_i||^2 + alpha_l2``: the squared Frobenius norm bounds the
-    squared spectral norm. Computed without a temporary copy of X.
+    The Hessian is ``A.T @ diag(s * c_i) @ A + alpha_l2 * I`` with ``A = [X, 1]``
+    and ``c_i <= 1/4`` (binary: p (1 - p); softmax: the norm of diag(p) - p p.T is
+    <= 1/2), so its largest eigenvalue is at most
+    ``c * max(s) * lambda_max(A.T @ A) + alpha_l2``. Up to GRAM_MAX_FEATURES features
+    ``lambda_max`` is computed exactly from the Gram matrix (BLAS, no copy of X);
+    above, it is bounded by the squared Frobenius norm ``sum_i s_i ||a_i||^2``.
     """
+    c = 0.25 if n_out == 1 else 0.5
+    n, d = X.shape
+    if d <= GRAM_MAX_FEATURES:
+        gram = np.empty((d + 1, d + 1))
+        gram[:d, :d] = X.T @ X
+        gram[:d, d] = gram[d, :d] = X.sum(axis=0, dtype=np.float64)
+        gram[d, d] = n
+        if not fit_intercept:
+            gram = gram[:d, :d]
+        if not np.all(np.isfinite(gram)):
+            return np.inf
+        s_max = float(sample_weight.max()) if sample_weight.size else 1.0
+        top = float(scipy.linalg.eigvalsh(gram, subset_by_index=[gram.shape[0] - 1] * 2)[0])
+        return c * s_max * top + alpha_l2
     flat = X.ravel()  # a view: X is C-contiguous
     if sample_weight.size:
         frob = float(np.einsum("ij,ij,i->", X, X, sample_weight, dtype=np.float64))
         total = float(sample_weight.sum(dtype=np.float64))
     else:
         frob = float(np.dot(flat, flat))  # BLAS, no temporary
-        total = float(X.shape[0])
-    if fit_intercept:
-        frob += total
-    return (0.25 if n_out == 1 else 0.5) * frob + alpha_l2
+        total = float(n)
+    return c * (frob + (total if fit_intercept else 0.0)) + alpha_l2
 
 
 def gradient_descent(X, y, sample_weight, coef, intercept, *, learning_rate, alpha_l2,

@@ -1,0 +1,207 @@
+"""Every solver against scikit-learn's solution, and the multinomial / Newton maths."""
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine, \
+    make_classification
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from clogreg import LogisticRegression, _kernel, _solvers
+
+from reference import multinomial_objective, objective, sklearn_objective
+
+
+def standardised(loader):
+    X, y = loader(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+DATASETS = {
+    "breast_cancer": lambda: standardised(load_breast_cancer),
+    "wine": lambda: standardised(load_wine),
+    "iris3": lambda: standardised(load_iris),
+    "digits": lambda: standardised(load_digits),
+    "classification": lambda: make_classification(
+        n_samples=400, n_features=8, n_informative=5, random_state=1),
+}
+# (name, C, l1_ratio): none, L2, L1, elastic-net
+PENALTIES = [("none", np.inf, 0.0), ("l2", 0.5, 0.0), ("l1", 0.5, 1.0),
+             ("elasticnet", 0.5, 0.5)]
+SOLVERS = ["gd", "lbfgs", "newton"]
+
+
+def supports(solver, n_classes, l1_ratio):
+    if solver == "lbfgs" and l1_ratio > 0:
+        return False
+    return not (solver == "newton" and n_classes > 2)
+
+
+def sklearn_best(X, y, C, l1_ratio, fit_intercept, sample_weight):
+    """The lowest objective among scikit-learn's solvers fitted to tight tolerance."""
+    solvers = ["saga"] if l1_ratio > 0 else ["lbfgs", "newton-cg", "newton-cholesky"]
+    if l1_ratio == 1.0 and np.unique(y).size == 2:
+        solvers.append("liblinear")
+    best = np.inf
+    for solver in solvers:
+        extra = {"intercept_scaling": 1e4} if solver == "liblinear" else {}
+        with np.errstate(all="ignore"), _quiet():
+            ref = SkLogisticRegression(C=C, l1_ratio=l1_ratio, solver=solver,
+                                       fit_intercept=fit_intercept, tol=1e-12,
+                                       max_iter=20_000, **extra)
+            ref.fit(X, y, sample_weight=sample_weight)
+        best = min(best, sklearn_objective(ref, X, y, sample_weight))
+    return best, ref
+
+
+class _quiet:
+    def __enter__(self):
+        import warnings
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        warnings.simplefilter("ignore")
+
+    def __exit__(self, *exc):
+        return self._cm.__exit__(*exc)
+
+
+CASES = [
+    (data, solver, pen, fit_intercept, weighted)
+    for data in DATASETS
+    for solver in SOLVERS
+    for pen in PENALTIES
+    for fit_intercept in (True, False)
+    for weighted in (False, True)
+]
+
+
+@pytest.mark.parametrize("data, solver, penalty, fit_intercept, weighted", [
+    pytest.param(*case, id=f"{case[0]}-{case[1]}-{case[2][0]}-"
+                           f"{'b' if case[3] else 'nob'}-{'sw' if case[4] else 'nosw'}")
+    for case in CASES])
+def test_objective_matches_best_scikit_learn(data, solver, penalty, fit_intercept,
+                                             weighted):
+    X, y = DATASETS[data]()
+    name, C, l1_ratio = penalty
+    n_classes = np.unique(y).size
+    if not supports(solver, n_classes, l1_ratio):
+        pytest.skip(f"{solver} does not support this problem (raises ValueError)")
+    if name == "none" and data in ("breast_cancer", "wine", "iris3", "digits"):
+        pytest.skip("separable data without a penalty: no finite optimum")
+    sw = np.random.default_rng(0).uniform(0.2, 2.0, len(y)) if weighted else None
+    max_iter = 200_000 if solver == "gd" else 1_000
+    ours = LogisticRegression(C=C, l1_ratio=l1_ratio, solver=solver,
+                              fit_intercept=fit_intercept, tol=1e-10, max_iter=max_iter)
+    with _quiet():  # gd may stop at max_iter on ill-conditioned data; judged below
+        ours.fit(X, y, sample_weight=sw)
+    best, ref = sklearn_best(X, y, C, l1_ratio, fit_intercept, sw)
+    f_ours = sklearn_objective(ours, X, y, sw)
+    assert f_ours <= best * (1 + 1e-8), (f_ours, best)
+    if data in ("classification", "iris3") and l1_ratio == 0:  # well conditioned
+        np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-4,
+                                   atol=1e-4 * np.abs(ref.coef_).max())
+
+
+def test_multinomial_pass_matches_numpy_and_finite_differences():
+    rng = np.random.default_rng(0)
+    n, d, K = 5000, 6, 4
+    X = rng.standard_normal((n, d))
+    y = rng.integers(0, K, n)
+    sw = rng.uniform(0.5, 2.0, n)
+    W, b = rng.standard_normal((K, d)), rng.standard_normal(K)
+    grad, grad_b = np.empty(K * d), np.empty(K)
+    cg, cs = _solvers.work_arrays(n, d, np.float64, K)
+    loss, correct = _kernel.multinomial_loss_grad(X, y.astype(float), sw, W.ravel(), b,
+                                                  grad, grad_b, cg, cs)
+    assert loss == pytest.approx(multinomial_objective(X, y, W, b, sw), rel=1e-12)
+    assert correct == np.sum(np.argmax(X @ W.T + b, axis=1) == y)
+    h = 1e-6
+    for k, j in [(0, 0), (1, 3), (3, 5), (2, 2)]:
+        E = np.zeros_like(W)
+        E[k, j] = h
+        fd = (multinomial_objective(X, y, W + E, b, sw)
+              - multinomial_objective(X, y, W - E, b, sw)) / (2 * h)
+        assert grad[k * d + j] == pytest.approx(fd, rel=1e-6)
+    for k in range(K):
+        e = np.zeros(K)
+        e[k] = h
+        fd = (multinomial_objective(X, y, W, b + e, sw)
+              - multinomial_objective(X, y, W, b - e, sw)) / (2 * h)
+        assert grad_b[k] == pytest.approx(fd, rel=1e-6)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_multinomial_threads_bit_identical(n_threads):
+    X, y = make_classification(n_samples=12_000, n_features=5, n_informative=4,
+                               n_redundant=0, n_classes=3, random_state=0)
+    one = LogisticRegression(solver="lbfgs", n_jobs=1).fit(X, y)
+    many = LogisticRegression(solver="lbfgs", n_jobs=n_threads).fit(X, y)
+    np.testing.assert_array_equal(one.coef_, many.coef_)
+
+
+def test_newton_hessian_matches_finite_differences_of_the_gradient():
+    rng = np.random.default_rng(1)
+    n, d = 3000, 5
+    X = rng.standard_normal((n, d))
+    y = (rng.random(n) < 0.4).astype(float)
+    sw = rng.uniform(0.5, 2.0, n)
+    w, b = 0.3 * rng.standard_normal(d), 0.2
+    grad, H, H_wb = np.empty(d), np.empty((d, d)), np.empty(d)
+    loss, grad_b, h_sum, _ = _kernel.newton_pass(X, y, sw, w, b, grad, H, H_wb)
+    H = np.tril(H) + np.tril(H, -1).T
+    assert loss == pytest.approx(objective(X, y, w, b, sw), rel=1e-12)
+
+    def gradient(w_, b_):
+        g, cg = np.empty(d), _solvers.work_arrays(n, d, np.float64)
+        _, gb, _ = _kernel.loss_grad(X, y, sw, w_, b_, g, *cg)
+        return np.append(g, gb)
+
+    np.testing.assert_allclose(np.append(grad, grad_b), gradient(w, b), rtol=1e-12)
+    full = np.block([[H, H_wb[:, None]], [H_wb[None, :], np.array([[h_sum]])]])
+    eps = 1e-6
+    for j in range(d + 1):
+        e = np.zeros(d + 1)
+        e[j] = eps
+        fd = (gradient(w + e[:d], b + e[d]) - gradient(w - e[:d], b - e[d])) / (2 * eps)
+        np.testing.assert_allclose(full[:, j], fd, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_class_weight_matches_scikit_learn(solver):
+    X, y = make_classification(n_samples=300, n_features=6, weights=[0.8, 0.2],
+                               random_state=3)
+    for class_weight in ({0: 1.0, 1: 3.0}, "balanced"):
+        ours = LogisticRegression(solver=solver, class_weight=class_weight, tol=1e-10,
+                                  max_iter=100_000).fit(X, y)
+        ref = SkLogisticRegression(class_weight=class_weight, tol=1e-12,
+                                   max_iter=10_000).fit(X, y)
+        np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-5)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_warm_start_starts_from_the_previous_solution(solver):
+    X, y = make_classification(n_samples=300, n_features=6, random_state=4)
+    clf = LogisticRegression(solver=solver, warm_start=True, tol=1e-8,
+                             max_iter=100_000).fit(X, y)
+    first = clf.n_iter_[0]
+    clf.fit(X, y)
+    assert clf.n_iter_[0] <= 1 < first
+    cold = LogisticRegression(solver=solver, tol=1e-8, max_iter=100_000).fit(X, y)
+    np.testing.assert_allclose(clf.coef_, cold.coef_, rtol=1e-5)
+
+
+def test_history_records_the_gradient_norm_compared_with_tol():
+    X, y = make_classification(n_samples=300, n_features=6, random_state=5)
+    for solver in SOLVERS:
+        clf = LogisticRegression(solver=solver, tol=1e-6, max_iter=100_000).fit(X, y)
+        assert clf.stop_reason_ == "converged"
+        g = clf.history_["grad_norm"]
+        assert g[-1] <= 1e-6 < g[0]
+        assert len(clf.history_["loss"]) == len(g) == len(clf.history_["accuracy"])
+
+
+def test_auto_solver_choice():
+    X, y = make_classification(n_samples=100, n_features=4, n_classes=3,
+                               n_informative=3, n_redundant=0, random_state=0)
+    assert LogisticRegression().fit(X, y > 0).solver_ == "newton"
+    assert LogisticRegression().fit(X, y).solver_ == "lbfgs"
+    assert LogisticRegression(l1_ratio=0.5, max_iter=10_000).fit(X, y).solver_ == "gd"
