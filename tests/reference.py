@@ -58,7 +58,7 @@ def sklearn_objective(clf, X, y, sample_weight=None):
     a1, a2 = alpha * l1_ratio, alpha * (1 - l1_ratio)
     classes, y_index = np.unique(y, return_inverse=True)
     W = np.asarray(clf.coef_, dtype=np.float64)
-    b = np.asarray(clf.intercept_, dtype=np.float64)
+    b = np.atleast_1d(np.asarray(clf.intercept_, dtype=np.float64))
     if classes.size == 2:
         return objective(X, y_index, W[0], b[0], sample_weight, a2, a1)
     return multinomial_objective(X, y_index, W, b, sample_weight, a2, a1)

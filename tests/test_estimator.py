@@ -161,7 +161,7 @@ def test_bad_parameters_raise(data, params, message):
 
 def test_newton_refuses_more_than_two_classes(data):
     X, _ = data
-    with pytest.raises(ValueError, match="binary problems only, got 3 classes"):
+    with pytest.raises(ValueError, match="Only binary classification is supported by solver=.newton., got 3 classes"):
         LogisticRegression(solver="newton").fit(X, np.arange(len(X)) % 3)
 
 

@@ -245,7 +245,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
                 f"which handle L1 and elastic-net")
         if solver == "newton" and n_out > 1:
             raise ValueError(
-                f"solver='newton' supports binary problems only, got "
+                f"Only binary classification is supported by solver='newton', got "
                 f"{self.classes_.size} classes; use solver='lbfgs' or solver='gd'")
         if solver != "gd" and self.learning_rate != "auto":
             raise ValueError(
@@ -276,7 +276,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         self.classes_, y_index = np.unique(y, return_inverse=True)
         if self.classes_.size < 2:
             raise ValueError(
-                f"y must hold at least 2 classes, got 1 ({self.classes_.tolist()})")
+                f"y must hold at least 2 classes; got 1 class: {self.classes_.tolist()}")
         y_enc = y_index.astype(X.dtype)
         if sample_weight is not None:
             sample_weight = check_array(sample_weight, ensure_2d=False, dtype=X.dtype,
@@ -352,6 +352,11 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         if z.ndim == 1:  # log sigmoid(z) = -log(1 + exp(-z)); logaddexp never overflows
             return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
         return log_softmax(z, axis=1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = self.solver != "newton"  # binary Newton only
+        return tags
 
 
 def _n_threads(n_jobs):

@@ -95,24 +95,18 @@ def lipschitz_bound(X, sample_weight, fit_intercept, alpha_l2, n_out=1):
     The Hessian is ``A.T @ diag(s * c_i) @ A + alpha_l2 * I`` with ``A = [X, 1]``
     and ``c_i <= 1/4`` (binary: p (1 - p); softmax: the norm of diag(p) - p p.T is
     <= 1/2), so its largest eigenvalue is at most
-    ``c * max(s) * lambda_max(A.T @ A) + alpha_l2``. Up to GRAM_MAX_FEATURES features
+    ``c * lambda_max(A.T @ diag(s) @ A) + alpha_l2``. Up to GRAM_MAX_FEATURES features
     ``lambda_max`` is computed exactly from the Gram matrix (BLAS, no copy of X);
     above, it is bounded by the squared Frobenius norm ``sum_i s_i ||a_i||^2``.
     """
     c = 0.25 if n_out == 1 else 0.5
     n, d = X.shape
     if d <= GRAM_MAX_FEATURES:
-        gram = np.empty((d + 1, d + 1))
-        gram[:d, :d] = X.T @ X
-        gram[:d, d] = gram[d, :d] = X.sum(axis=0, dtype=np.float64)
-        gram[d, d] = n
-        if not fit_intercept:
-            gram = gram[:d, :d]
+        gram = _weighted_gram(X, sample_weight, fit_intercept)
         if not np.all(np.isfinite(gram)):
             return np.inf
-        s_max = float(sample_weight.max()) if sample_weight.size else 1.0
         top = float(scipy.linalg.eigvalsh(gram, subset_by_index=[gram.shape[0] - 1] * 2)[0])
-        return c * s_max * top + alpha_l2
+        return c * top + alpha_l2
     flat = X.ravel()  # a view: X is C-contiguous
     if sample_weight.size:
         frob = float(np.einsum("ij,ij,i->", X, X, sample_weight, dtype=np.float64))
@@ -121,6 +115,29 @@ def lipschitz_bound(X, sample_weight, fit_intercept, alpha_l2, n_out=1):
         frob = float(np.dot(flat, flat))  # BLAS, no temporary
         total = float(n)
     return c * (frob + (total if fit_intercept else 0.0)) + alpha_l2
+
+
+def _weighted_gram(X, sample_weight, fit_intercept):
+    """``A.T @ diag(s) @ A`` for ``A = [X, 1]`` (or X), a chunk of rows at a time."""
+    n, d = X.shape
+    m = d + 1 if fit_intercept else d
+    gram = np.zeros((m, m))
+    if not sample_weight.size:
+        gram[:d, :d] = X.T @ X
+        if fit_intercept:
+            gram[:d, d] = gram[d, :d] = X.sum(axis=0, dtype=np.float64)
+            gram[d, d] = n
+        return gram
+    for start in range(0, n, _kernel.CHUNK_ROWS):  # bounded temporaries, no copy of X
+        rows = slice(start, start + _kernel.CHUNK_ROWS)
+        Xs, s = X[rows], sample_weight[rows].astype(np.float64)
+        gram[:d, :d] += Xs.T @ (Xs * s[:, None])
+        if fit_intercept:
+            gram[:d, d] += Xs.T @ s
+    if fit_intercept:
+        gram[d, :d] = gram[:d, d]
+        gram[d, d] = sample_weight.sum(dtype=np.float64)
+    return gram
 
 
 def gradient_descent(X, y, sample_weight, coef, intercept, *, learning_rate, alpha_l2,
