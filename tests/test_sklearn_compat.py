@@ -58,4 +58,7 @@ def test_dataframe_input_sets_feature_names(iris):
     frame = pd.DataFrame(X, columns=["sl", "sw", "pl", "pw"])
     clf = LogisticRegression(solver="lbfgs", max_iter=1000).fit(frame, y)
     assert list(clf.feature_names_in_) == ["sl", "sw", "pl", "pw"]
-    np.testing.assert_array_equal(clf.predict(frame), clf.predict(X))
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        np.testing.assert_array_equal(clf.predict(frame), clf.predict(X))
+    with pytest.raises(ValueError, match="Feature names unseen at fit time"):
+        clf.predict(frame.rename(columns={"pw": "petal width"}))
