@@ -150,7 +150,7 @@ def test_verbose_prints_the_tutorial_line(data, capsys):
     ({"tol": -1.0}, "tol"),
     ({"l1_ratio": 1.5}, "l1_ratio"),
     ({"solver": "lbfgs", "l1_ratio": 0.5}, "solver='lbfgs' supports only L2"),
-    ({"solver": "lbfgs", "learning_rate": 0.1}, "applies to solver='gd' only"),
+    ({"solver": "lbfgs", "learning_rate": 0.1}, "applies to solver='gd' or 'sgd' only"),
     ({"class_weight": "auto"}, "class_weight"),
 ])
 def test_bad_parameters_raise(data, params, message):

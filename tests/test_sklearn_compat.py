@@ -13,7 +13,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from clogreg import LogisticRegression
 
-ESTIMATORS = [LogisticRegression(solver=solver) for solver in ("auto", "gd", "lbfgs", "newton")]
+# "sgd" is left out: a stochastic solver cannot pass check_sample_weight_equivalence
+# (repeating rows changes the mini-batches; scikit-learn's own SGDClassifier is marked
+# as failing it). tests/test_solvers.py checks "sgd" against gradient descent exactly.
+ESTIMATORS = [LogisticRegression(solver=solver)
+              for solver in ("auto", "gd", "lbfgs", "newton")]
 
 
 # Some checks fit unscaled data with the default max_iter, where any solver may stop

@@ -221,3 +221,52 @@ def test_auto_solver_choice():
     assert LogisticRegression().fit(X, y > 0).solver_ == "newton"
     assert LogisticRegression().fit(X, y).solver_ == "lbfgs"
     assert LogisticRegression(l1_ratio=0.5, max_iter=10_000).fit(X, y).solver_ == "gd"
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_full_batch_sgd_is_gradient_descent_on_the_mean_objective(n_classes, weighted):
+    # One batch of all n rows, constant step eta on the mean objective, is a gd step of
+    # eta / n on the summed one: the shuffle only reorders the sum.
+    X, y = make_classification(n_samples=300, n_features=5, n_informative=4,
+                               n_redundant=0, n_classes=n_classes, random_state=6)
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, 300) if weighted else None
+    common = {"C": 2.0, "l1_ratio": 0.3, "tol": 0, "max_iter": 40}
+    sgd = LogisticRegression(solver="sgd", batch_size=300, lr_schedule="constant",
+                             learning_rate=0.5, **common).fit(X, y, sample_weight=sw)
+    gd = LogisticRegression(solver="gd", learning_rate=0.5 / 300, **common).fit(
+        X, y, sample_weight=sw)
+    np.testing.assert_allclose(sgd.coef_, gd.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sgd.intercept_, gd.intercept_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sgd.history_["loss"], gd.history_["loss"], rtol=1e-10)
+
+
+def test_partial_fit_continues_training():
+    X, y = make_classification(n_samples=300, n_features=5, random_state=7)
+    params = {"batch_size": 300, "lr_schedule": "constant", "learning_rate": 0.5,
+              "C": 2.0}
+    stream = LogisticRegression(**params)
+    for _ in range(25):
+        stream.partial_fit(X, y, classes=[0, 1])
+    gd = LogisticRegression(solver="gd", learning_rate=0.5 / 300, C=2.0, tol=0,
+                            max_iter=25).fit(X, y)
+    np.testing.assert_allclose(stream.coef_, gd.coef_, rtol=1e-10)
+    assert stream.n_iter_[0] == 25 and len(stream.history_["loss"]) == 25
+    with pytest.raises(ValueError, match="labels not in classes"):
+        stream.partial_fit(X, np.where(y == 1, 5, 0))
+    with pytest.raises(ValueError, match="classes must be given"):
+        LogisticRegression().partial_fit(X, y)
+
+
+def test_minibatch_sgd_approaches_the_optimum_and_is_reproducible():
+    X, y = make_classification(n_samples=4000, n_features=6, random_state=8)
+    X = StandardScaler().fit_transform(X)
+    best = LogisticRegression(solver="newton", tol=1e-10).fit(X, y)
+    f_best = best.history_["loss"][-1]
+    runs = [LogisticRegression(solver="sgd", batch_size=64, max_iter=60, tol=0,
+                               learning_rate=0.5,
+                               random_state=seed).fit(X, y) for seed in (0, 0, 1)]
+    f_sgd = objective(X, y, runs[0].coef_[0], runs[0].intercept_[0], alpha_l2=1.0)
+    assert f_best <= f_sgd <= f_best * (1 + 1e-3)
+    np.testing.assert_array_equal(runs[0].coef_, runs[1].coef_)
+    assert not np.array_equal(runs[0].coef_, runs[2].coef_)

@@ -21,7 +21,7 @@ from scipy.special import log_softmax
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
-from sklearn.utils import check_array
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
@@ -29,7 +29,7 @@ from sklearn.utils.validation import validate_data
 
 from . import _solvers
 
-SOLVERS = ("auto", "gd", "lbfgs", "newton")
+SOLVERS = ("auto", "gd", "sgd", "lbfgs", "newton")
 #: "auto" uses Newton for binary problems up to this many features, L-BFGS above.
 AUTO_NEWTON_MAX_FEATURES = 200
 
@@ -53,9 +53,14 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         Inverse regularisation strength, > 0. ``np.inf`` switches the penalty off.
     l1_ratio : float in [0, 1], default=0.0
         Share of the penalty that is L1 (0: pure L2, 1: pure L1).
-    solver : {"auto", "gd", "lbfgs", "newton"}, default="auto"
+    solver : {"auto", "gd", "sgd", "lbfgs", "newton"}, default="auto"
         - ``"gd"``: full-batch gradient descent, the tutorial's algorithm, all epochs
           inside the kernel; L1 by a proximal (soft-threshold) step. Any problem.
+        - ``"sgd"``: mini-batch stochastic gradient descent on the mean objective
+          (rows reshuffled every epoch by a small C generator seeded from
+          ``random_state``; ``batch_size``, ``learning_rate``, ``lr_schedule``), all
+          epochs inside the kernel; L1 by a proximal step. Any problem. Also what
+          ``partial_fit`` runs, whatever ``solver`` says.
         - ``"lbfgs"``: SciPy's L-BFGS-B on the kernel's fused loss + gradient pass.
           L2 or no penalty only.
         - ``"newton"``: Newton / IRLS with the Hessian accumulated in one
@@ -66,11 +71,19 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
           features: ``"newton"``; otherwise ``"lbfgs"``, or ``"gd"`` when the
           penalty has an L1 part. The choice is stored in ``solver_``.
     learning_rate : "auto" or float > 0, default="auto"
-        ``"gd"`` only: the step applied to the gradient of the summed objective.
-        ``"auto"`` uses ``1/L`` for an upper bound ``L`` on the gradient's Lipschitz
-        constant (``clogreg._solvers.lipschitz_bound``): it converges without tuning,
+        ``"gd"``: the step applied to the gradient of the summed objective; ``"auto"``
+        uses ``1/L`` for the gradient's Lipschitz constant ``L`` (exact largest
+        eigenvalue of the Gram matrix up to 1,000 features, a Frobenius-norm bound
+        above: ``clogreg._solvers.lipschitz_bound``); it converges without tuning,
         but can be slow on badly conditioned data. A number is used as given: with
         summed gradients a good step shrinks as the number of rows grows.
+        ``"sgd"``: the first step on the *mean* objective; ``"auto"`` is ``1/L_max``
+        for the largest per-row Lipschitz constant (scikit-learn's SAG step).
+    batch_size : int >= 1, default=256
+        ``"sgd"`` and ``partial_fit``: rows per mini-batch.
+    lr_schedule : {"invscaling", "constant"}, default="invscaling"
+        ``"sgd"`` and ``partial_fit``: ``"invscaling"`` decays the step as
+        ``learning_rate / sqrt(1 + epochs seen)``; ``"constant"`` keeps it.
     max_iter : int >= 1, default=100
         Maximum number of iterations (epochs for ``"gd"``).
     tol : float >= 0, default=1e-4
@@ -79,7 +92,9 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         proximal gradient mapping (``"gd"``) or the minimum-norm subgradient
         (``"newton"``) stands for the gradient. ``"lbfgs"`` also stops when the
         objective's relative decrease falls below 64 machine epsilons, as
-        scikit-learn's. ``tol=0`` with ``"gd"`` runs all ``max_iter`` epochs.
+        scikit-learn's. ``"sgd"`` uses scikit-learn's SGD rule instead: stop when the
+        epoch's mean loss has not improved by tol for 5 epochs in a row.
+        ``tol=0`` with ``"gd"`` or ``"sgd"`` runs all ``max_iter`` epochs.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     class_weight : dict, "balanced" or None, default=None
@@ -92,7 +107,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         ``verbose >= 1`` prints the tutorial's line per iteration after fitting:
         ``Epoch: k | Accuracy: a | Cost: c``.
     random_state : int, RandomState instance or None, default=None
-        Accepted for API compatibility; every solver here is deterministic.
+        Seeds the row shuffling of ``"sgd"`` and ``partial_fit``; the other solvers
+        are deterministic and ignore it.
     n_jobs : int or None, default=None
         Threads for the passes over the data (OpenMP over fixed row chunks, so the
         result is bit-identical for any value; ``"newton"``'s Hessian pass is
@@ -143,6 +159,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "solver": [StrOptions(set(SOLVERS))],
         "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr_schedule": [StrOptions({"invscaling", "constant"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
@@ -154,12 +172,15 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
     }
 
     def __init__(self, C=1.0, *, l1_ratio=0.0, solver="auto", learning_rate="auto",
-                 max_iter=100, tol=1e-4, fit_intercept=True, class_weight=None,
-                 warm_start=False, verbose=0, random_state=None, n_jobs=None):
+                 batch_size=256, lr_schedule="invscaling", max_iter=100, tol=1e-4,
+                 fit_intercept=True, class_weight=None, warm_start=False, verbose=0,
+                 random_state=None, n_jobs=None):
         self.C = C
         self.l1_ratio = l1_ratio
         self.solver = solver
         self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.lr_schedule = lr_schedule
         self.max_iter = max_iter
         self.tol = tol
         self.fit_intercept = fit_intercept
@@ -199,6 +220,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             When the loss or a step becomes non-finite (a learning rate too large).
         """
         self._validate_params()
+        for streaming_state in ("_partial_classes", "_sgd_state"):  # fit starts afresh
+            self.__dict__.pop(streaming_state, None)
         X, y_enc, sample_weight = self._validate_inputs(X, y, sample_weight)
         n_out = 1 if self.classes_.size == 2 else self.classes_.size
         solver = self._check_solver(n_out, X.shape[1])
@@ -223,11 +246,91 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         else:
             problem = _solvers.Problem(X, y_enc, sample_weight, n_out, self.fit_intercept,
                                        alpha_l2, alpha_l1, n_threads)
-            run = _solvers.lbfgs if solver == "lbfgs" else _solvers.newton
-            result = run(problem, coef, intercept, max_iter=self.max_iter, tol=self.tol)
+            if solver == "sgd":
+                self._sgd_state = _solvers.SGDState(self._seed())
+                result, learning_rate = self._run_sgd(problem, coef, intercept,
+                                                      self.max_iter)
+            else:
+                run = _solvers.lbfgs if solver == "lbfgs" else _solvers.newton
+                result = run(problem, coef, intercept, max_iter=self.max_iter,
+                             tol=self.tol)
         self.solver_ = solver
         self._store_result(result, X.dtype, learning_rate)
         return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch of mini-batch SGD on (X, y), continuing from the current model.
+
+        For data that arrive in pieces or do not fit in memory: every call makes one
+        shuffled pass over the rows given, with ``batch_size``, ``learning_rate``
+        and ``lr_schedule`` (the step schedule continues across calls), whatever
+        ``solver`` is set to. ``max_iter`` and ``tol`` are not used.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            All the labels that will ever be seen; required on the first call,
+            ignored (but checked if given) afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : LogisticRegression
+        """
+        first = not hasattr(self, "coef_")  # else: continue from fit or partial_fit
+        if first:
+            self._validate_params()
+            if classes is None:
+                raise ValueError("classes must be given on the first call to partial_fit")
+            self._partial_classes = np.unique(classes)
+        else:
+            if classes is not None and not np.array_equal(np.unique(classes),
+                                                          self.classes_):
+                raise ValueError(f"classes {np.unique(classes).tolist()} differ from "
+                                 f"the ones fitted before: {self.classes_.tolist()}")
+            self._partial_classes = self.classes_
+        X, y_enc, sample_weight = self._validate_inputs(X, y, sample_weight, reset=first)
+        n_out = 1 if self.classes_.size == 2 else self.classes_.size
+        alpha = 0.0 if np.isinf(self.C) else 1.0 / self.C
+        problem = _solvers.Problem(X, y_enc, sample_weight, n_out, self.fit_intercept,
+                                   alpha * (1.0 - self.l1_ratio), alpha * self.l1_ratio,
+                                   _n_threads(self.n_jobs))
+        if not hasattr(self, "_sgd_state"):
+            self._sgd_state = _solvers.SGDState(self._seed())
+        if first:
+            coef, intercept = np.zeros((n_out, X.shape[1]), X.dtype), np.zeros(n_out)
+            epochs = 0
+        else:
+            coef, intercept = self.coef_.astype(X.dtype), self.intercept_
+            epochs = int(self.n_iter_[0])
+        history = None if first else self.history_
+        result, learning_rate = self._run_sgd(problem, coef, intercept, 1, tol=0.0)
+        result.n_iter += epochs
+        if history is not None:
+            for key, new in (("loss", result.loss), ("accuracy", result.accuracy),
+                             ("grad_norm", result.grad_norm)):
+                setattr(result, key, np.concatenate([history[key], new]))
+        self.solver_ = "sgd"
+        self._store_result(result, X.dtype, learning_rate, warn=False)
+        return self
+
+    def _run_sgd(self, problem, coef, intercept, max_iter, tol=None):
+        if self.learning_rate == "auto":
+            eta0 = _solvers.sgd_step_bound(problem)
+        else:
+            eta0 = float(self.learning_rate)
+        result = _solvers.sgd(
+            problem, coef, intercept, state=self._sgd_state, eta0=eta0,
+            power_t=0.5 if self.lr_schedule == "invscaling" else 0.0,
+            batch_size=self.batch_size, max_iter=max_iter,
+            tol=self.tol if tol is None else tol)
+        return result, eta0
+
+    def _seed(self):
+        """A nonzero 63-bit seed for the kernel's generator, from random_state."""
+        return int(check_random_state(self.random_state).randint(1, 2**62)) | 1
 
     def _check_solver(self, n_out, n_features):
         """Resolve "auto" and refuse what the chosen solver cannot do."""
@@ -247,10 +350,10 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"Only binary classification is supported by solver='newton', got "
                 f"{self.classes_.size} classes; use solver='lbfgs' or solver='gd'")
-        if solver != "gd" and self.learning_rate != "auto":
+        if solver not in ("gd", "sgd") and self.learning_rate != "auto":
             raise ValueError(
-                f"learning_rate={self.learning_rate!r} applies to solver='gd' only "
-                f"(solver={solver!r} chooses its own steps)")
+                f"learning_rate={self.learning_rate!r} applies to solver='gd' or 'sgd' "
+                f"only (solver={solver!r} chooses its own steps)")
         return solver
 
     def _gd_learning_rate(self, X, sample_weight, alpha_l2, n_out):
@@ -264,16 +367,25 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
                 "rescale X (e.g. sklearn.preprocessing.StandardScaler)")
         return 1.0 / bound if bound > 0 else 1.0
 
-    def _validate_inputs(self, X, y, sample_weight):
+    def _validate_inputs(self, X, y, sample_weight, reset=True):
         """Return C-contiguous float X, encoded y in X's dtype, and weights.
 
         y becomes 0.0 / 1.0 for two classes and class indices for more; the sample
         weights include the class weights (an empty array: all ones).
         """
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                             ensure_min_samples=1)
+                             ensure_min_samples=1, reset=reset)
         check_classification_targets(y)
-        self.classes_, y_index = np.unique(y, return_inverse=True)
+        if hasattr(self, "_partial_classes"):  # partial_fit: the classes given up front
+            self.classes_ = self._partial_classes
+            y_index = np.searchsorted(self.classes_, y)
+            unknown = (y_index >= self.classes_.size) | \
+                (self.classes_[np.minimum(y_index, self.classes_.size - 1)] != y)
+            if np.any(unknown):
+                raise ValueError(f"y holds labels not in classes: "
+                                 f"{np.unique(np.asarray(y)[unknown])[:5].tolist()}")
+        else:
+            self.classes_, y_index = np.unique(y, return_inverse=True)
         if self.classes_.size < 2:
             raise ValueError(
                 f"y must hold at least 2 classes; got 1 class: {self.classes_.tolist()}")
@@ -301,14 +413,14 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             raise ValueError("sample_weight must not be all zero")
         return X, y_enc, sample_weight
 
-    def _store_result(self, result, dtype, learning_rate):
+    def _store_result(self, result, dtype, learning_rate, warn=True):
         if result.stop_reason == "nonfinite":
             step = "" if learning_rate is None else f" with learning_rate={learning_rate:g}"
             raise FloatingPointError(
                 f"the loss or the update became non-finite at iteration "
                 f"{result.n_iter}{step}: the step is too large for this data "
                 f"(try learning_rate='auto' or a smaller value, or rescale X)")
-        if result.stop_reason == "max_iter" and self.tol > 0:
+        if result.stop_reason == "max_iter" and self.tol > 0 and warn:
             warnings.warn(
                 f"solver={self.solver_!r} did not reach tol={self.tol:g} in max_iter="
                 f"{self.max_iter} iterations; increase max_iter or rescale X",

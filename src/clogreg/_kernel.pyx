@@ -29,6 +29,7 @@ from libc.math cimport exp, expf, log1p, log1pf, fabs, isfinite
 from scipy.linalg.cython_blas cimport dgemv, sgemv
 
 from libc.math cimport INFINITY, NAN, log, logf, sqrt
+from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 from scipy.linalg.cython_blas cimport dgemm, dsyrk, sgemm, ssyrk
 
@@ -663,3 +664,169 @@ def cd_quadratic(
             if max_move <= tol * max(max_u, 1.0):
                 break
     return sweep
+
+
+# --------------------------------------------------------------------------------
+# Mini-batch stochastic gradient descent: epochs of shuffled mini-batches.
+# --------------------------------------------------------------------------------
+
+cdef inline uint64_t _xorshift64star(uint64_t* state) noexcept nogil:
+    """Next draw of xorshift64* (Vigna): small and fast, enough to shuffle rows."""
+    cdef uint64_t x = state[0]
+    x ^= x >> 12
+    x ^= x << 25
+    x ^= x >> 27
+    state[0] = x
+    return x * <uint64_t>0x2545F4914F6CDD1D
+
+
+def sgd_fit(
+    const floating[:, ::1] X,     # IN  (n, d)
+    const floating[::1] y,        # IN  (n,) binary 0.0 / 1.0, or class index
+    const floating[::1] sw,       # IN  (n,) or (0,)
+    floating[::1] w,              # IN/OUT (K * d,)
+    double[::1] b,                # IN/OUT (K,), K = 1: binary
+    double[::1] loss_hist,        # OUT (max_epochs,) sum of the epoch's batch losses (each
+                                  #     before its step) + the penalty entering the epoch
+    double[::1] acc_hist,         # OUT (max_epochs,) accuracy (%) likewise
+    double[::1] gnorm_hist,       # OUT (max_epochs,) last step's max|change| / eta
+    int64_t[::1] order,           # WORK (n,) row order, reshuffled every epoch
+    floating[:, ::1] Xb,          # WORK (B, d) the rows of one mini-batch
+    floating[::1] yb,             # WORK (B,)
+    floating[::1] swb,            # WORK (B,), or (0,) when sw is empty
+    floating[::1] grad,           # WORK (K * d,)
+    floating[:, ::1] chunk_grad,  # WORK (ceil(B / CHUNK_ROWS), K * d)
+    double[:, ::1] chunk_stats,   # WORK (ceil(B / CHUNK_ROWS), 3 or 2 + K)
+    uint64_t[::1] rng_state,      # IN/OUT (1,) generator state, nonzero
+    double[::1] epochs_seen,      # IN/OUT (1,) epochs done before (drives the schedule)
+    double eta0,
+    double power_t,
+    double alpha_l2,
+    double alpha_l1,
+    bint fit_intercept,
+    int max_epochs,
+    double tol,
+    int n_iter_no_change,
+):
+    """Mini-batch (proximal) SGD on the mean objective ``F = objective / n``.
+
+    Each epoch shuffles the rows (Fisher-Yates with xorshift64*), then for each batch
+    of B rows gathers them into ``Xb``, makes one pass for the batch loss and
+    gradient, and steps with ``eta = eta0 / (1 + epochs_seen) ** power_t``
+    (``power_t = 0``: constant)::
+
+        w <- soft_threshold(w - eta * (grad_w / m + alpha_l2 / n * w), eta * alpha_l1 / n)
+        b <- b - eta * grad_b / m                           (m rows in the batch)
+
+    Stops after ``max_epochs`` or, with tol > 0, when the epoch's mean loss has not
+    improved on the best one by tol for ``n_iter_no_change`` epochs in a row
+    (scikit-learn's SGDClassifier rule), or before a non-finite step.
+    Returns ``(n_epochs, status)``.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], B = Xb.shape[0], K = b.shape[0]
+    cdef Py_ssize_t p = w.shape[0]
+    if n < 1 or d < 1 or y.shape[0] != n or sw.shape[0] not in (0, n) or \
+            p != K * d or order.shape[0] != n or B < 1 or Xb.shape[1] != d or \
+            yb.shape[0] != B or swb.shape[0] != (B if sw.shape[0] else 0) or \
+            grad.shape[0] != p or chunk_grad.shape[1] != p or \
+            chunk_grad.shape[0] != (B + _CHUNK_ROWS - 1) // _CHUNK_ROWS or \
+            chunk_stats.shape[0] != chunk_grad.shape[0] or \
+            chunk_stats.shape[1] != (3 if K == 1 else 2 + K) or \
+            loss_hist.shape[0] < max_epochs or acc_hist.shape[0] < max_epochs or \
+            gnorm_hist.shape[0] < max_epochs or rng_state[0] == 0:
+        raise ValueError("sgd_fit: inconsistent shapes or state")
+    if K > 1:
+        _check_multinomial_shapes(X, y, sw, w, b, chunk_grad, chunk_stats)
+    cdef double[::1] grad_b = cvarray(shape=(K,), itemsize=sizeof(double), format="d")
+    cdef Py_ssize_t i, j, k, start, m
+    cdef int64_t tmp
+    cdef int epoch, n_epochs = 0, stale = 0
+    cdef Status status = STATUS_MAX_ITER
+    cdef double eta, loss, epoch_loss, correct, epoch_correct, penalty, mean_obj
+    cdef double best = INFINITY, gmax = 0.0, wj, new_wj, thresh, new_b
+    cdef bint weighted = sw.shape[0] > 0, finite = True
+    cdef uint64_t* state = &rng_state[0]
+    cdef floating[:, ::1] X_m              # the first m rows of the batch buffers
+    cdef floating[::1] y_m, sw_m
+    with nogil:
+        for epoch in range(max_epochs):
+            for i in range(n - 1, 0, -1):                 # Fisher-Yates shuffle
+                j = <Py_ssize_t>(_xorshift64star(state) % <uint64_t>(i + 1))
+                tmp = order[i]
+                order[i] = order[j]
+                order[j] = tmp
+            epoch_loss = 0.0
+            epoch_correct = 0.0
+            penalty = 0.0                                 # at the epoch's entering w
+            for j in range(p):
+                penalty += 0.5 * alpha_l2 * w[j] * w[j] + alpha_l1 * fabs(w[j])
+            start = 0
+            while start < n and finite:
+                m = min(B, n - start)
+                for i in range(m):                        # gather the batch's rows
+                    for j in range(d):
+                        Xb[i, j] = X[order[start + i], j]
+                    yb[i] = y[order[start + i]]
+                    if weighted:
+                        swb[i] = sw[order[start + i]]
+                eta = eta0 / (1.0 + epochs_seen[0]) ** power_t
+                X_m = Xb[:m]
+                y_m = yb[:m]
+                if weighted:
+                    sw_m = swb[:m]
+                else:
+                    sw_m = swb
+                if K == 1:
+                    loss = _loss_grad(X_m, y_m, sw_m, w, b[0], grad, &grad_b[0],
+                                      &correct, chunk_grad, chunk_stats, 1)
+                else:
+                    loss = _multinomial_loss_grad(X_m, y_m, sw_m, w, b, grad, grad_b,
+                                                  &correct, chunk_grad, chunk_stats, 1)
+                epoch_loss += loss
+                epoch_correct += correct
+                thresh = eta * alpha_l1 / n
+                gmax = 0.0
+                finite = isfinite(loss)
+                for j in range(p):                        # step into grad, then copy
+                    wj = w[j]
+                    new_wj = wj - eta * (grad[j] / m + alpha_l2 / n * wj)
+                    if new_wj > thresh:
+                        new_wj -= thresh
+                    elif new_wj < -thresh:
+                        new_wj += thresh
+                    else:
+                        new_wj = 0.0
+                    finite = finite and isfinite(new_wj)
+                    gmax = max(gmax, fabs(wj - new_wj))
+                    grad[j] = <floating>new_wj
+                for k in range(K):
+                    new_b = b[k] - eta * grad_b[k] / m if fit_intercept else b[k]
+                    finite = finite and isfinite(new_b)
+                    gmax = max(gmax, fabs(b[k] - new_b))
+                    grad_b[k] = new_b
+                if not finite:
+                    break
+                for j in range(p):
+                    w[j] = grad[j]
+                for k in range(K):
+                    b[k] = grad_b[k]
+                epochs_seen[0] += <double>m / n
+                start += m
+            if not finite:
+                status = STATUS_NONFINITE
+                break
+            loss_hist[epoch] = epoch_loss + penalty
+            acc_hist[epoch] = 100.0 * epoch_correct / n
+            gnorm_hist[epoch] = gmax / eta
+            n_epochs = epoch + 1
+            if tol > 0:
+                mean_obj = loss_hist[epoch] / n
+                if mean_obj > best - tol:
+                    stale += 1
+                else:
+                    stale = 0
+                best = min(best, mean_obj)
+                if stale >= n_iter_no_change:
+                    status = STATUS_CONVERGED
+                    break
+    return n_epochs, int(status)

@@ -24,6 +24,8 @@ from scipy.optimize import minimize
 from . import _kernel
 
 Status = _kernel.Status
+_REASONS = {Status.STATUS_CONVERGED: "converged", Status.STATUS_MAX_ITER: "max_iter",
+            Status.STATUS_NONFINITE: "nonfinite"}
 
 
 @dataclass
@@ -160,10 +162,9 @@ def gradient_descent(X, y, sample_weight, coef, intercept, *, learning_rate, alp
         chunk_stats, float(learning_rate), float(alpha_l2), float(alpha_l1),
         bool(fit_intercept), int(max_iter), float(tol), grad_scale, int(n_threads),
     )
-    reason = {Status.STATUS_CONVERGED: "converged", Status.STATUS_MAX_ITER: "max_iter",
-              Status.STATUS_NONFINITE: "nonfinite"}[status]
-    return SolverResult(w.reshape(n_out, -1), b, n_iter, reason, hist[0, :n_iter].copy(),
-                        hist[1, :n_iter].copy(), hist[2, :n_iter].copy())
+    return SolverResult(w.reshape(n_out, -1), b, n_iter, _REASONS[status],
+                        hist[0, :n_iter].copy(), hist[1, :n_iter].copy(),
+                        hist[2, :n_iter].copy())
 
 
 def lbfgs(problem, coef, intercept, *, max_iter, tol):
@@ -301,3 +302,56 @@ def _min_norm_subgradient(g, theta, l1):
     sub = np.where(theta != 0, g + l1 * np.sign(theta),
                    np.sign(g) * np.maximum(np.abs(g) - l1, 0.0))
     return float(np.abs(sub).max()) if sub.size else 0.0
+
+
+class SGDState:
+    """What mini-batch SGD carries from one call to the next (``partial_fit``)."""
+
+    def __init__(self, seed):
+        self.rng_state = np.array([seed or 0x9E3779B97F4A7C15], dtype=np.uint64)
+        self.epochs_seen = np.zeros(1)
+
+
+def sgd(problem, coef, intercept, *, state, eta0, power_t, batch_size, max_iter, tol,
+        n_iter_no_change=5):
+    """Mini-batch SGD (`_kernel.sgd_fit`: all epochs inside the kernel).
+
+    ``eta0`` is the first step on the *mean* objective; ``power_t`` = 0 keeps it
+    constant, > 0 decays it as ``eta0 / (1 + epochs) ** power_t``. ``tol``:
+    scikit-learn's SGD rule, stop when the epoch's mean loss has not improved by tol
+    for ``n_iter_no_change`` epochs.
+    """
+    X, dtype = problem.X, problem.X.dtype
+    n, d = X.shape
+    b = np.array(intercept, dtype=np.float64, ndmin=1, copy=True)
+    w = np.array(coef, dtype=dtype, copy=True).reshape(-1)
+    B = int(min(batch_size, n))
+    hist = np.empty((3, max_iter), dtype=np.float64)
+    chunk_grad, chunk_stats = work_arrays(B, d, dtype, problem.n_out)
+    weighted = problem.sample_weight.size > 0
+    n_iter, status = _kernel.sgd_fit(
+        X, problem.y, problem.sample_weight, w, b, hist[0], hist[1], hist[2],
+        np.arange(n, dtype=np.int64), np.empty((B, d), dtype), np.empty(B, dtype),
+        np.empty(B if weighted else 0, dtype), np.empty_like(w), chunk_grad, chunk_stats,
+        state.rng_state, state.epochs_seen, float(eta0), float(power_t),
+        problem.alpha_l2, problem.alpha_l1, bool(problem.fit_intercept), int(max_iter),
+        float(tol), int(n_iter_no_change))
+    return SolverResult(w.reshape(problem.n_out, -1), b, n_iter, _REASONS[status],
+                        hist[0, :n_iter].copy(), hist[1, :n_iter].copy(),
+                        hist[2, :n_iter].copy())
+
+
+def sgd_step_bound(problem):
+    """1 / (max per-row Lipschitz constant of the mean objective): a safe SGD step."""
+    X, sw = problem.X, problem.sample_weight
+    c = 0.25 if problem.n_out == 1 else 0.5
+    top = 0.0
+    for start in range(0, X.shape[0], _kernel.CHUNK_ROWS):  # bounded temporaries
+        rows = slice(start, start + _kernel.CHUNK_ROWS)
+        norms = np.einsum("ij,ij->i", X[rows], X[rows], dtype=np.float64)
+        norms += 1.0 if problem.fit_intercept else 0.0
+        if sw.size:
+            norms *= sw[rows]
+        top = max(top, float(norms.max()))
+    bound = c * top + problem.alpha_l2 / X.shape[0]
+    return 1.0 / bound if bound > 0 else 1.0
