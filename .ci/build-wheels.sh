@@ -144,7 +144,8 @@ done
 
 log_name=twine.log
 say "twine check --strict"
-if logged "$tools/twine" check --strict "$out"/clogreg-*; then twine=passed; else twine=FAILED; failed=1; fi
+twine=passed
+logged "$tools/twine" check --strict "$out"/clogreg-* || { twine=FAILED; failed=1; }
 
 echo
 echo "| Python | wheel tag | size | tests | demo ok | time |"
