@@ -57,6 +57,9 @@ pythons() {
     done
 }
 
+mapfile -t versions < <(pythons)
+((${#versions[@]})) || { echo "no pyenv CPython >= 3.10 matches '${WHEEL_PYTHONS:-}'" >&2; exit 1; }
+
 # No bytecode compilation of every file of scipy, pandas, ... at install time (slow on
 # two cores); Python compiles what the tests import anyway.
 export PIP_NO_COMPILE=1
@@ -117,7 +120,7 @@ sys.exit(f"a compiler is reachable: {found}" if found else 0)' || return 1
 
 rows=()
 failed=0
-for version in $(pythons); do
+for version in "${versions[@]}"; do
     say "Python $version: wheel from the sdist, auditwheel repair --strip, test without a compiler"
     version_start=$SECONDS
     log_name=$version/steps.log
@@ -140,7 +143,6 @@ for version in $(pythons); do
     rows+=("| $version | $tag | $size | ${tests:--} | $demo | $((SECONDS - version_start)) s |")
     rm -rf "${work:?}/$version"
 done
-((${#rows[@]})) || { echo "no pyenv CPython >= 3.10 matches '${WHEEL_PYTHONS:-}'" >&2; exit 1; }
 
 log_name=twine.log
 say "twine check --strict"
