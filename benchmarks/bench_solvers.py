@@ -1,0 +1,125 @@
+"""Time to solution: each solver's time to reach a 1e-8 relative objective gap.
+
+    python benchmarks/bench_solvers.py [--problem well|ill|narrow|cancer] [--rows N]
+
+For one problem (default ``well``: 500,000 x 100, standard normal features, labels
+drawn from a logistic model, L2 with C = 1), the reference optimum ``f*`` is the
+lowest objective any solver reaches at its tightest tolerance. Then every contender
+(clogreg's solvers, scikit-learn's) runs on a ladder of tolerances, loosest first;
+its "time to 1e-8" is the wall time of the first run whose objective
+``f <= f* (1 + 1e-8)`` (objectives computed by one independent NumPy formula, outside
+the timing). BLAS is limited to one thread (threadpoolctl), so every number is
+single-threaded. Medians are over ``--repeat`` runs of that first successful setting.
+"""
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from clogreg import LogisticRegression
+
+GAP = 1e-8
+TOLS = [1e-4, 1e-6, 1e-8, 1e-10, 1e-12]
+
+
+def make_problem(name, rows, seed=0):
+    rng = np.random.default_rng(seed)
+    if name == "cancer":
+        X, y = load_breast_cancer(return_X_y=True)
+        return StandardScaler().fit_transform(X), y
+    d = {"well": 100, "ill": 200, "narrow": 10}[name]
+    n = rows or {"well": 500_000, "ill": 200_000, "narrow": 1_000_000}[name]
+    X = rng.standard_normal((n, d))
+    if name == "ill":  # correlated features with scales from 1e-3 to 1e3
+        mix = np.eye(d) + 0.5 * rng.standard_normal((d, d)) / np.sqrt(d)
+        X = (X @ mix) * np.logspace(-3, 3, d)
+    w = rng.standard_normal(d) / np.sqrt(d)
+    w /= np.std(X @ w) / 2  # margins of order 2: a noisy, non-separable problem
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X @ w)))).astype(np.int64)
+    return X, y
+
+
+def objective(X, y, coef, intercept, C):
+    z = X @ coef.ravel() + intercept[0]
+    return np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 / C * np.dot(coef.ravel(),
+                                                                    coef.ravel())
+
+
+def contenders(C):
+    ours = {f"clogreg {s}": (lambda tol, s=s: LogisticRegression(
+        C=C, solver=s, tol=tol, max_iter=100_000)) for s in ("newton", "lbfgs", "gd")}
+    sk = {f"sklearn {s}": (lambda tol, s=s: SkLogisticRegression(
+        C=C, solver=s, tol=tol, max_iter=100_000)) for s in
+        ("lbfgs", "newton-cholesky", "liblinear", "saga")}
+    return {**ours, **sk}
+
+
+def timed_fit(make, tol, X, y):
+    clf = make(tol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        clf.fit(X, y)
+        return time.perf_counter() - t0, clf
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--problem", default="well", choices=["well", "ill", "narrow",
+                                                              "cancer"])
+    parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--C", type=float, default=1.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--budget", type=float, default=60.0,
+                        help="seconds per contender for its tolerance ladder")
+    parser.add_argument("--only", nargs="*", help="names of contenders to run")
+    args = parser.parse_args()
+    X, y = make_problem(args.problem, args.rows)
+    print(f"problem {args.problem}: {X.shape[0]:,} x {X.shape[1]}, C = {args.C}")
+    with threadpool_limits(limits=1, user_api="blas"):
+        runs = {}
+        for name, make in contenders(args.C).items():
+            if args.only and name not in args.only:
+                continue
+            spent, ladder = 0.0, []
+            for tol in TOLS:
+                if spent > args.budget:
+                    break
+                seconds, clf = timed_fit(make, tol, X, y)
+                spent += seconds
+                ladder.append((tol, seconds, objective(X, y, clf.coef_, np.atleast_1d(
+                    clf.intercept_), args.C)))
+            runs[name] = ladder
+        f_star = min(f for ladder in runs.values() for _, _, f in ladder)
+        print(f"f* = {f_star:.12g}\n")
+        print("| contender | tol used | time to 1e-8 gap: median ms | min | max | "
+              "ratio to fastest clogreg | gap reached |")
+        print("|---|---|---|---|---|---|---|")
+        rows = []
+        for name, ladder in runs.items():
+            hit = next(((tol, f) for tol, _, f in ladder if f <= f_star * (1 + GAP)), None)
+            if hit is None:
+                gap = min(f for _, _, f in ladder) / f_star - 1
+                rows.append((name, None, None, gap))
+                continue
+            times = [timed_fit(contenders(args.C)[name], hit[0], X, y)[0]
+                     for _ in range(args.repeat)]
+            rows.append((name, hit[0], np.array(times), hit[1] / f_star - 1))
+        ours = [np.median(t) for n, _, t, _ in rows if t is not None and "clogreg" in n]
+        best_ours = min(ours) if ours else np.nan
+        for name, tol, t, gap in rows:
+            if t is None:
+                print(f"| {name} | - | not reached in {args.budget:.0f} s | | | | "
+                      f"{gap:.1e} |")
+            else:
+                print(f"| {name} | {tol:g} | {1e3 * np.median(t):.1f} | {1e3 * t.min():.1f} | "
+                      f"{1e3 * t.max():.1f} | {np.median(t) / best_ours:.2f} | {gap:.1e} |")
+
+
+if __name__ == "__main__":
+    main()
