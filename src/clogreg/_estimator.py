@@ -15,6 +15,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import expit
+from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
@@ -185,16 +186,20 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
 
     def _validate_inputs(self, X, y, sample_weight):
         """Return C-contiguous float X, y as 0.0/1.0 in X's dtype, and weights."""
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                             ensure_min_samples=1)
-        check_classification_targets(y)
-        self.classes_, y_index = np.unique(y, return_inverse=True)
+        if _passes_unchanged(X, y):
+            # scikit-learn's checks would return X and y as they are: run only its
+            # bookkeeping (n_features_in_, feature_names_in_). Saves ~150 us a fit.
+            X, y = validate_data(self, X, y, skip_check_array=True)
+        else:
+            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
+                                 ensure_min_samples=1)
+            check_classification_targets(y)
+        self.classes_, y01 = _encode_binary_labels(y, X.dtype)
         if self.classes_.size != 2:
             raise ValueError(
                 f"clogreg.LogisticRegression is binary: y must hold exactly 2 classes, "
                 f"got {self.classes_.size} ({self.classes_[:5].tolist()}"
                 f"{'...' if self.classes_.size > 5 else ''})")
-        y01 = y_index.astype(X.dtype)
         if sample_weight is None:
             return X, y01, np.empty(0, dtype=X.dtype)
         sample_weight = check_array(sample_weight, ensure_2d=False, dtype=X.dtype,
@@ -264,6 +269,42 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
 
     def _more_tags(self):  # scikit-learn < 1.6
         return {"binary_only": True}
+
+
+def _encode_binary_labels(y, dtype):
+    """Return ``np.unique(y)`` and, for two classes, y as 0.0 / 1.0 in ``dtype``.
+
+    Numeric y with exactly two values is encoded without sorting a copy (as
+    ``np.unique(y, return_inverse=True)`` does, ~30 bytes a row): min, max and
+    comparisons need 2 bytes a row, besides the encoded labels themselves.
+    """
+    if y.dtype.kind in "biuf" and y.size:
+        lo, hi = y.min(), y.max()
+        is_hi = y == hi
+        if lo != hi and np.count_nonzero(is_hi) + np.count_nonzero(y == lo) == y.size:
+            return np.array([lo, hi], dtype=y.dtype), is_hi.astype(dtype)
+    classes, y_index = np.unique(y, return_inverse=True)
+    return classes, y_index.astype(dtype)
+
+
+def _passes_unchanged(X, y):
+    """Whether ``validate_data`` + ``check_classification_targets`` would accept X, y
+    and return them unchanged (the common case, checked in microseconds).
+
+    True for a finite, C-contiguous float64 or float32 ndarray X with at least one row
+    and one column, and a 1-D ndarray y of integers, booleans or strings of the same
+    length (never a "continuous" or multi-output target). Everything else, including
+    every input that must be converted, warned about or refused, is left to
+    scikit-learn's validation and its messages.
+    """
+    return (type(X) is np.ndarray and type(y) is np.ndarray
+            and X.ndim == 2 and y.ndim == 1 and X.shape[0] == y.shape[0]
+            and X.shape[0] >= 1 and X.shape[1] >= 1
+            and X.dtype in (np.float64, np.float32) and X.flags.c_contiguous
+            and y.dtype.kind in "biuU"
+            # scikit-learn's own first test: O(1) memory; an overflowing sum of
+            # finite values only sends X through the full check
+            and (get_config()["assume_finite"] or bool(np.isfinite(X.sum()))))
 
 
 def _n_threads(n_jobs):
