@@ -299,7 +299,9 @@ cdef double _loss_grad(
     cdef double acc_j
 
     if n_threads > 1 and n_chunks > 1:
-        for c in prange(n_chunks, num_threads=n_threads, schedule="static"):
+        # dynamic: a thread that the OS pauses (a busy machine) does not hold up the
+        # others; which thread computes a chunk never changes the result
+        for c in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
             _chunk_loss_grad(X, y, sw, w, b, c, chunk_grad, chunk_stats)
     else:
         for c in range(n_chunks):

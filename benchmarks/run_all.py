@@ -1,0 +1,309 @@
+"""The whole benchmark suite: one command, a table per problem, BENCHMARKS.md and a plot.
+
+    python benchmarks/run_all.py [--quick] [--out BENCHMARKS.md]
+
+Every table is measured in one run, peers side by side: median, min and max wall time
+and the ratio of each median to clogreg's. BLAS (and PyTorch) use one thread unless a
+row says otherwise. The problems:
+
+1. one epoch (loss, accuracy, gradient, step) on 1,000,000 x 100, float64 and float32,
+   against NumPy, PyTorch, scikit-learn (lbfgs per iteration, SGDClassifier per epoch)
+   and the read-bandwidth probe ``X.sum()``; clogreg also with ``n_jobs=2``;
+2. the same on narrow data, 1,000,000 x 10;
+3. epoch time against the number of rows (100 columns, float64): the plot;
+4. the tutorial's fit (80 x 2, 20 epochs) end to end;
+5. peak extra memory of a fit (tracemalloc), bytes per row.
+
+It writes the tables, the machine and the targets of the performance issue to
+BENCHMARKS.md, and the plot to benchmarks/epoch_vs_rows.png. About 3 minutes on
+2 cores (``--quick``: smaller problems, for a smoke test).
+"""
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy
+import sklearn
+from scipy.special import expit
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+from sklearn.linear_model import SGDClassifier
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from clogreg import LogisticRegression, load_tutorial_data
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_epoch import clogreg_epochs, numpy_epochs  # noqa: E402
+from bench_memory import measure as measure_memory  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # PyTorch is an optional peer
+    torch = None
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ----------------------------------------------------------------- contenders
+def torch_epochs(X, y, lr, epochs):
+    """The tutorial's loop in PyTorch: summed BCE on logits, autograd, plain step."""
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)  # shares memory: no copy
+    w = torch.zeros(X.shape[1], dtype=Xt.dtype, requires_grad=True)
+    b = torch.zeros(1, dtype=Xt.dtype, requires_grad=True)
+    for _ in range(epochs):
+        z = Xt @ w + b
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(z, yt, reduction="sum")
+        acc = ((z > 0) == (yt > 0.5)).double().mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+            w.grad.zero_()
+            b.grad.zero_()
+    return w, b, float(loss), float(acc)
+
+
+def sklearn_lbfgs_iteration(X, y):
+    """scikit-learn's lbfgs, 5 iterations from scratch, per iteration (fit / n_iter_)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        t0 = time.perf_counter()
+        est = SkLogisticRegression(max_iter=5).fit(X, y)
+        return (time.perf_counter() - t0) / max(1, int(est.n_iter_[0]))
+
+
+def sgd_epoch(X, y):
+    """scikit-learn's SGDClassifier (log-loss), one epoch."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        SGDClassifier(loss="log_loss", max_iter=1, tol=None, shuffle=False,
+                      random_state=0).fit(X, y)
+
+
+# -------------------------------------------------------------------- timing
+def timeit(fn, repeat, own_time=False):
+    """Wall times of `repeat` calls after one warm-up (own_time: fn returns its time)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        own = fn()
+        times.append(own if own_time else time.perf_counter() - t0)
+    return np.array(times)
+
+
+def table(title, rows, unit, scale, reference="clogreg epoch"):
+    """Print a markdown table and return its lines."""
+    ref = np.median(rows[reference])
+    lines = [f"### {title}", "",
+             f"| contender | median {unit} | min {unit} | max {unit} | ratio to {reference} |",
+             "|---|---:|---:|---:|---:|"]
+    for name, t in rows.items():
+        lines.append(f"| {name} | {np.median(t) * scale:.1f} | {t.min() * scale:.1f} | "
+                     f"{t.max() * scale:.1f} | {np.median(t) / ref:.2f} |")
+    print("\n" + "\n".join(lines), flush=True)
+    return lines + [""]
+
+
+def make_problem(rows, cols, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((rows, cols))
+    true_w = rng.standard_normal(cols) / np.sqrt(cols)
+    y = (X @ true_w + 0.5 * rng.standard_normal(rows) > 0).astype(np.float64)
+    return X, y
+
+
+def epoch_rows(X, y, repeat, peers=True, threads=True):
+    """{contender: times} for one epoch on (X, y), all in this call."""
+    lr = 1.0 / (0.25 * X.shape[0] * X.shape[1])
+    yi = y.astype(np.int64)
+    out = {"clogreg epoch": timeit(lambda: clogreg_epochs(X, y, lr, 1), repeat)}
+    if threads:
+        out["clogreg epoch, n_jobs=2"] = timeit(
+            lambda: clogreg_epochs(X, y, lr, 1, n_threads=2), repeat)
+    out["NumPy epoch"] = timeit(lambda: numpy_epochs(X, y, lr, 1), repeat)
+    if peers:
+        if torch is not None:
+            out["PyTorch epoch (autograd)"] = timeit(lambda: torch_epochs(X, y, lr, 1), repeat)
+        slow = max(2, repeat // 2)
+        out["scikit-learn lbfgs, per iteration"] = timeit(
+            lambda: sklearn_lbfgs_iteration(X, yi), slow, own_time=True)
+        out["scikit-learn SGDClassifier epoch"] = timeit(lambda: sgd_epoch(X, yi), slow)
+    out["read X once (X.sum())"] = timeit(X.sum, repeat)
+    return out
+
+
+# ------------------------------------------------------------------ machine
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    blas = sorted({f"{i['internal_api']} {i.get('version') or ''} ({i.get('architecture')})"
+                   for i in threadpool_info() if i["user_api"] == "blas"})
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                             capture_output=True, text=True).stdout.strip()
+    except OSError:
+        rev = "?"
+    versions = (f"Python {platform.python_version()}, NumPy {np.__version__}, SciPy "
+                f"{scipy.__version__}, scikit-learn {sklearn.__version__}"
+                + (f", PyTorch {torch.__version__}" if torch is not None else ""))
+    return [f"- CPU: {cpu}, {os.cpu_count()} logical cores ({platform.system()} "
+            f"{platform.machine()})",
+            f"- {versions}",
+            f"- BLAS: {'; '.join(blas)}",
+            f"- clogreg commit {rev}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"]
+
+
+# --------------------------------------------------------------------- main
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small problems (smoke test)")
+    parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    args = parser.parse_args()
+    t_start = time.perf_counter()
+    big = 100_000 if args.quick else 1_000_000
+    repeat = 3 if args.quick else 7
+    if torch is not None:
+        torch.set_num_threads(1)
+    info = machine()
+    print("\n".join(info))
+    md = ["# Benchmarks", "",
+          "Written by `python benchmarks/run_all.py`; every table is one run, peers side "
+          "by side (median, min, max of the repeats; ratio = median / clogreg's median). "
+          "One thread unless a row says otherwise.", "", "## Machine", "", *info, ""]
+    results = {}
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        # 1 and 2: wide and narrow epochs
+        md += ["## One epoch", ""]
+        for cols in (100, 10):
+            X64, y64 = make_problem(big, cols)
+            for dtype in (np.float64, np.float32):
+                X, y = X64.astype(dtype), y64.astype(dtype)
+                rows = epoch_rows(X, y, repeat, peers=(cols == 100))
+                results[cols, np.dtype(dtype).name] = rows
+                md += table(f"{big:,} x {cols}, {np.dtype(dtype).name}", rows, "ms", 1e3)
+                del X, y
+            del X64, y64
+
+        # 3: epoch time against rows, float64, 100 columns
+        sizes = [1_000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
+        Xall, yall = make_problem(sizes[-1], 100)
+        sweep = {}
+        for n in sizes:
+            rows = epoch_rows(Xall[:n], yall[:n], repeat, threads=False)
+            for name, t in rows.items():
+                sweep.setdefault(name, []).append(np.median(t))
+        del Xall, yall
+        md += ["## Epoch time against rows (100 columns, float64)", "",
+               "| rows | " + " | ".join(sweep) + " |",
+               "|---:|" + "---:|" * len(sweep)]
+        for k, n in enumerate(sizes):
+            md.append(f"| {n:,} | " + " | ".join(f"{sweep[c][k] * 1e3:.3g} ms" for c in sweep)
+                      + " |")
+        md += ["", "![epoch time against rows](benchmarks/epoch_vs_rows.png)", ""]
+        plot_sweep(sizes, sweep, ROOT / "benchmarks" / "epoch_vs_rows.png")
+
+        # 4: the tutorial's fit end to end
+        X_train, _, y_train, _ = load_tutorial_data()
+        yf = y_train.astype(np.float64)
+        tutorial = LogisticRegression(C=np.inf, learning_rate=0.1, max_iter=20, tol=0)
+        rows = {"clogreg fit()": timeit(lambda: tutorial.fit(X_train, y_train), 300),
+                "NumPy loop": timeit(lambda: numpy_epochs(X_train, yf, 0.1, 20), 300)}
+        if torch is not None:
+            rows["PyTorch loop"] = timeit(lambda: torch_epochs(X_train, yf, 0.1, 20), 100)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            rows["scikit-learn lbfgs fit(), max_iter=20"] = timeit(
+                lambda: SkLogisticRegression(max_iter=20).fit(X_train, y_train), 100)
+        results["tutorial"] = rows
+        md += ["## The tutorial's fit: 80 x 2, 20 epochs, end to end", ""]
+        md += table("fit() against the same loop", rows, "us", 1e6, "clogreg fit()")
+
+    # 5: memory
+    mem_rows = 20_000 if args.quick else 200_000
+    memory = measure_memory(mem_rows, 50)
+    results["memory"] = memory
+    md += [f"## Peak extra memory during fit ({mem_rows:,} x 50, tracemalloc)", "",
+           "| dtype | contender | bytes per row |", "|---|---|---:|"]
+    md += [f"| {dt} | {name} | {b:.1f} |" for (dt, name), b in memory.items()]
+    md += [""]
+    print("\n" + "\n".join(md[-len(memory) - 3:]))
+
+    md += targets(results, big)
+    elapsed = time.perf_counter() - t_start
+    md += [f"Suite run time: {elapsed / 60:.1f} min.", ""]
+    Path(args.out).write_text("\n".join(md))
+    print(f"\nwrote {args.out} and benchmarks/epoch_vs_rows.png in {elapsed / 60:.1f} min")
+
+
+def targets(results, big):
+    """The performance issue's targets, judged on this run's medians."""
+    med = {k: {n: np.median(t) for n, t in v.items()} for k, v in results.items()
+           if k != "memory"}
+    lines = ["## Targets of the performance issue (this run)", "",
+             "| target | measured | met |", "|---|---|---|"]
+    for dt in ("float64", "float32"):
+        r = med[100, dt]["clogreg epoch"] / med[100, dt]["read X once (X.sum())"]
+        lines.append(f"| epoch {big:,} x 100 {dt} at >= 85% of read bandwidth | "
+                     f"{100 / r:.0f}% (epoch / X.sum() = {r:.2f}) | {'yes' if r <= 1 / 0.85 else 'no'} |")
+    for dt in ("float64", "float32"):
+        r = med[10, dt]["clogreg epoch"] / med[10, dt]["read X once (X.sum())"]
+        ns = med[10, dt]["clogreg epoch"] / big * 1e9
+        lines.append(f"| narrow {big:,} x 10 {dt} within 2x of read bound | {r:.2f}x "
+                     f"({ns:.1f} ns/row) | {'yes' if r <= 2 else 'no'} |")
+    f32, f64 = med[10, "float32"]["clogreg epoch"], med[10, "float64"]["clogreg epoch"]
+    lines.append(f"| narrow: float32 faster than float64 | {f32 * 1e3:.2f} vs {f64 * 1e3:.2f} ms "
+                 f"| {'yes' if f32 < f64 else 'no'} |")
+    fit = med["tutorial"]["clogreg fit()"] * 1e6
+    lines.append(f"| tutorial fit < 150 us | {fit:.0f} us | {'yes' if fit < 150 else 'no'} |")
+    for cols in (100, 10):
+        for dt in ("float64", "float32"):
+            m = med[cols, dt]
+            lines.append(f"| 2 threads ({big:,} x {cols} {dt}) | speed-up "
+                         f"{m['clogreg epoch'] / m['clogreg epoch, n_jobs=2']:.2f}x | - |")
+    for (dt, name), b in results["memory"].items():
+        if name.startswith("clogreg"):
+            lines.append(f"| fit memory <= 12 B/row ({dt}) | {b:.1f} B/row | "
+                         f"{'yes' if b <= 12 else 'no'} |")
+    lines.append("")
+    print("\n" + "\n".join(lines))
+    return lines
+
+
+def plot_sweep(sizes, sweep, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, t in sweep.items():
+        style = dict(lw=2.5, color="black") if name == "clogreg epoch" else dict(lw=1.2)
+        if name.startswith("read X"):
+            style = dict(lw=1.2, ls="--", color="grey")
+        ax.loglog(sizes, np.array(t) * 1e3, marker="o", label=name, **style)
+    ax.set_xlabel("rows (100 columns, float64)")
+    ax.set_ylabel("time per epoch (ms), median")
+    ax.set_title("One epoch against rows, one thread")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
