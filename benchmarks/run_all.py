@@ -67,7 +67,7 @@ def torch_epochs(X, y, lr, epochs):
             b -= lr * b.grad
             w.grad.zero_()
             b.grad.zero_()
-    return w, b, float(loss), float(acc)
+    return w, b, float(loss.detach()), float(acc)
 
 
 def sklearn_lbfgs_iteration(X, y):
@@ -177,7 +177,7 @@ def main():
     args = parser.parse_args()
     t_start = time.perf_counter()
     big = 100_000 if args.quick else 1_000_000
-    repeat = 3 if args.quick else 7
+    repeat = 3 if args.quick else 9
     if torch is not None:
         torch.set_num_threads(1)
     info = machine()
