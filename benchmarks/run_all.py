@@ -2,8 +2,9 @@
 
     python benchmarks/run_all.py [--quick] [--out BENCHMARKS.md]
 
-Every table is measured in one run, peers side by side: median, min and max wall time
-and the ratio of each median to clogreg's. BLAS (and PyTorch) use one thread unless a
+Every table is measured in one run, peers side by side (they take turns, so that a
+change in the machine's load hits them alike): median, min and max wall time and the
+ratio of each median to clogreg's. BLAS (and PyTorch) use one thread unless a
 row says otherwise. The problems:
 
 1. one epoch (loss, accuracy, gradient, step) on 1,000,000 x 100, float64 and float32,
@@ -16,8 +17,8 @@ row says otherwise. The problems:
 5. peak extra memory of a fit (tracemalloc), bytes per row.
 
 It writes the tables, the machine and the targets of the performance issue to
-BENCHMARKS.md, and the plot to benchmarks/epoch_vs_rows.png. About 3 minutes on
-2 cores (``--quick``: smaller problems, for a smoke test).
+BENCHMARKS.md, and the plot to benchmarks/epoch_vs_rows.png. About a minute on
+2 cores (``--quick``: smaller problems, for a smoke test; ``--repeat``: turns).
 """
 import argparse
 import os
@@ -31,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import scipy
 import sklearn
-from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.linear_model import SGDClassifier
@@ -88,15 +88,23 @@ def sgd_epoch(X, y):
 
 
 # -------------------------------------------------------------------- timing
-def timeit(fn, repeat, own_time=False):
-    """Wall times of `repeat` calls after one warm-up (own_time: fn returns its time)."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        own = fn()
-        times.append(own if own_time else time.perf_counter() - t0)
-    return np.array(times)
+def side_by_side(contenders, repeat):
+    """{name: wall times}: after one warm-up each, the contenders take turns, so that a
+    change in the machine's load hits them alike. A contender is ``fn`` or
+    ``(fn, repeats, own_time)``: fewer repeats for slow ones (they run in the first
+    turns); with own_time, fn returns its own time (e.g. per iteration)."""
+    specs = {name: c if isinstance(c, tuple) else (c, repeat, False)
+             for name, c in contenders.items()}
+    times = {name: [] for name in specs}
+    for fn, _, _ in specs.values():
+        fn()
+    for turn in range(max(r for _, r, _ in specs.values())):
+        for name, (fn, reps, own_time) in specs.items():
+            if turn < reps:
+                t0 = time.perf_counter()
+                own = fn()
+                times[name].append(own if own_time else time.perf_counter() - t0)
+    return {name: np.array(t) for name, t in times.items()}
 
 
 def table(title, rows, unit, scale, reference="clogreg epoch"):
@@ -124,21 +132,21 @@ def epoch_rows(X, y, repeat, peers=True, threads=True):
     """{contender: times} for one epoch on (X, y), all in this call."""
     lr = 1.0 / (0.25 * X.shape[0] * X.shape[1])
     yi = y.astype(np.int64)
-    out = {"clogreg epoch": timeit(lambda: clogreg_epochs(X, y, lr, 1), repeat)}
+    flat = X.reshape(-1)  # a view; dot(flat, flat) reads X once, in BLAS (SIMD)
+    slow = max(2, repeat // 2)
+    fns = {"clogreg epoch": lambda: clogreg_epochs(X, y, lr, 1)}
     if threads:
-        out["clogreg epoch, n_jobs=2"] = timeit(
-            lambda: clogreg_epochs(X, y, lr, 1, n_threads=2), repeat)
-    out["NumPy epoch"] = timeit(lambda: numpy_epochs(X, y, lr, 1), repeat)
+        fns["clogreg epoch, n_jobs=2"] = lambda: clogreg_epochs(X, y, lr, 1, n_threads=2)
+    fns["NumPy epoch"] = lambda: numpy_epochs(X, y, lr, 1)
     if peers:
         if torch is not None:
-            out["PyTorch epoch (autograd)"] = timeit(lambda: torch_epochs(X, y, lr, 1), repeat)
-        slow = max(2, repeat // 2)
-        out["scikit-learn lbfgs, per iteration"] = timeit(
-            lambda: sklearn_lbfgs_iteration(X, yi), slow, own_time=True)
-        out["scikit-learn SGDClassifier epoch"] = timeit(lambda: sgd_epoch(X, yi), slow)
-    out["read X once (X.sum())"] = timeit(X.sum, repeat)
-    flat = X.reshape(-1)  # a view; dot(flat, flat) reads X once, in BLAS (SIMD)
-    out["read X once (BLAS dot)"] = timeit(lambda: np.dot(flat, flat), repeat)
+            fns["PyTorch epoch (autograd)"] = lambda: torch_epochs(X, y, lr, 1)
+        fns["scikit-learn lbfgs, per iteration"] = (
+            lambda: sklearn_lbfgs_iteration(X, yi), slow, True)
+        fns["scikit-learn SGDClassifier epoch"] = (lambda: sgd_epoch(X, yi), slow, False)
+    fns["read X once (X.sum())"] = X.sum
+    fns["read X once (BLAS dot)"] = lambda: np.dot(flat, flat)
+    out = side_by_side(fns, repeat)
     return out
 
 
@@ -155,15 +163,15 @@ def machine():
     blas = sorted({f"{i['internal_api']} {i.get('version') or ''} ({i.get('architecture')})"
                    for i in threadpool_info() if i["user_api"] == "blas"})
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=False,
                              capture_output=True, text=True).stdout.strip()
     except OSError:
         rev = "?"
     versions = (f"Python {platform.python_version()}, NumPy {np.__version__}, SciPy "
                 f"{scipy.__version__}, scikit-learn {sklearn.__version__}"
                 + (f", PyTorch {torch.__version__}" if torch is not None else ""))
-    return [f"- CPU: {cpu}, {os.cpu_count()} logical cores ({platform.system()} "
-            f"{platform.machine()})",
+    return [(f"- CPU: {cpu}, {os.cpu_count()} logical cores ({platform.system()} "
+             f"{platform.machine()})"),
             f"- {versions}",
             f"- BLAS: {'; '.join(blas)}",
             f"- clogreg commit {rev}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"]
@@ -174,18 +182,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small problems (smoke test)")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--repeat", type=int, default=15, help="turns per table (default 15)")
     args = parser.parse_args()
     t_start = time.perf_counter()
     big = 100_000 if args.quick else 1_000_000
-    repeat = 3 if args.quick else 9
+    repeat = 3 if args.quick else args.repeat
     if torch is not None:
         torch.set_num_threads(1)
     info = machine()
     print("\n".join(info))
     md = ["# Benchmarks", "",
-          "Written by `python benchmarks/run_all.py`; every table is one run, peers side "
-          "by side (median, min, max of the repeats; ratio = median / clogreg's median). "
-          "One thread unless a row says otherwise.", "", "## Machine", "", *info, ""]
+          ("Written by `python benchmarks/run_all.py`; every table is one run, peers side "
+           "by side, taking turns (median, min, max of the turns; ratio = median / "
+           "clogreg's median). One thread unless a row says otherwise."), "",
+          "## Machine", "", *info, ""]
     results = {}
 
     with threadpool_limits(limits=1, user_api="blas"):
@@ -223,14 +233,15 @@ def main():
         X_train, _, y_train, _ = load_tutorial_data()
         yf = y_train.astype(np.float64)
         tutorial = LogisticRegression(C=np.inf, learning_rate=0.1, max_iter=20, tol=0)
-        rows = {"clogreg fit()": timeit(lambda: tutorial.fit(X_train, y_train), 300),
-                "NumPy loop": timeit(lambda: numpy_epochs(X_train, yf, 0.1, 20), 300)}
+        fns = {"clogreg fit()": lambda: tutorial.fit(X_train, y_train),
+               "NumPy loop": lambda: numpy_epochs(X_train, yf, 0.1, 20)}
         if torch is not None:
-            rows["PyTorch loop"] = timeit(lambda: torch_epochs(X_train, yf, 0.1, 20), 100)
+            fns["PyTorch loop"] = (lambda: torch_epochs(X_train, yf, 0.1, 20), 100, False)
+        fns["scikit-learn lbfgs fit(), max_iter=20"] = (
+            lambda: SkLogisticRegression(max_iter=20).fit(X_train, y_train), 100, False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            rows["scikit-learn lbfgs fit(), max_iter=20"] = timeit(
-                lambda: SkLogisticRegression(max_iter=20).fit(X_train, y_train), 100)
+            rows = side_by_side(fns, 300)
         results["tutorial"] = rows
         md += ["## The tutorial's fit: 80 x 2, 20 epochs, end to end", ""]
         md += table("fit() against the same loop", rows, "us", 1e6, "clogreg fit()")
@@ -253,30 +264,42 @@ def main():
 
 
 def targets(results, big):
-    """The performance issue's targets, judged on this run's medians."""
-    med = {k: {n: np.median(t) for n, t in v.items()} for k, v in results.items()
-           if k != "memory"}
+    """The performance issue's targets, judged on this run.
+
+    A ratio is the median over turns of the two contenders' times in the same turn
+    (they ran back to back), which a machine whose load changes disturbs least; the
+    ratio of the medians is beside it.
+    """
+    def ratio(rows, a, b):
+        paired = np.median(rows[a] / rows[b])
+        return paired, np.median(rows[a]) / np.median(rows[b])
+
     lines = ["## Targets of the performance issue (this run)", "",
-             "| target | measured | met |", "|---|---|---|"]
+             "Ratios: median over turns of the paired ratio (ratio of medians in brackets).",
+             "", "| target | measured | met |", "|---|---|---|"]
+    xsum = "read X once (X.sum())"
     for dt in ("float64", "float32"):
-        r = med[100, dt]["clogreg epoch"] / med[100, dt]["read X once (X.sum())"]
+        r, rm = ratio(results[100, dt], "clogreg epoch", xsum)
         lines.append(f"| epoch {big:,} x 100 {dt} at >= 85% of read bandwidth | "
-                     f"{100 / r:.0f}% (epoch / X.sum() = {r:.2f}) | {'yes' if r <= 1 / 0.85 else 'no'} |")
+                     f"{100 / r:.0f}% (epoch / X.sum() = {r:.2f} [{rm:.2f}]) | "
+                     f"{'yes' if r <= 1 / 0.85 else 'no'} |")
     for dt in ("float64", "float32"):
-        r = med[10, dt]["clogreg epoch"] / med[10, dt]["read X once (X.sum())"]
-        ns = med[10, dt]["clogreg epoch"] / big * 1e9
+        r, rm = ratio(results[10, dt], "clogreg epoch", xsum)
+        ns = np.median(results[10, dt]["clogreg epoch"]) / big * 1e9
         lines.append(f"| narrow {big:,} x 10 {dt} within 2x of read bound | {r:.2f}x "
-                     f"({ns:.1f} ns/row) | {'yes' if r <= 2 else 'no'} |")
-    f32, f64 = med[10, "float32"]["clogreg epoch"], med[10, "float64"]["clogreg epoch"]
-    lines.append(f"| narrow: float32 faster than float64 | {f32 * 1e3:.2f} vs {f64 * 1e3:.2f} ms "
-                 f"| {'yes' if f32 < f64 else 'no'} |")
-    fit = med["tutorial"]["clogreg fit()"] * 1e6
+                     f"[{rm:.2f}] ({ns:.1f} ns/row) | {'yes' if r <= 2 else 'no'} |")
+    f32 = results[10, "float32"]["clogreg epoch"]
+    f64 = results[10, "float64"]["clogreg epoch"]
+    lines.append(f"| narrow: float32 faster than float64 | {np.median(f32) * 1e3:.2f} vs "
+                 f"{np.median(f64) * 1e3:.2f} ms | "
+                 f"{'yes' if np.median(f32) < np.median(f64) else 'no'} |")
+    fit = np.median(results["tutorial"]["clogreg fit()"]) * 1e6
     lines.append(f"| tutorial fit < 150 us | {fit:.0f} us | {'yes' if fit < 150 else 'no'} |")
     for cols in (100, 10):
         for dt in ("float64", "float32"):
-            m = med[cols, dt]
-            lines.append(f"| 2 threads ({big:,} x {cols} {dt}) | speed-up "
-                         f"{m['clogreg epoch'] / m['clogreg epoch, n_jobs=2']:.2f}x | - |")
+            r, rm = ratio(results[cols, dt], "clogreg epoch", "clogreg epoch, n_jobs=2")
+            lines.append(f"| 2 threads ({big:,} x {cols} {dt}) | speed-up {r:.2f}x "
+                         f"[{rm:.2f}] | - |")
     for (dt, name), b in results["memory"].items():
         if name.startswith("clogreg"):
             lines.append(f"| fit memory <= 12 B/row ({dt}) | {b:.1f} B/row | "
@@ -294,9 +317,9 @@ def plot_sweep(sizes, sweep, path):
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, t in sweep.items():
-        style = dict(lw=2.5, color="black") if name == "clogreg epoch" else dict(lw=1.2)
+        style = {"lw": 2.5, "color": "black"} if name == "clogreg epoch" else {"lw": 1.2}
         if name.startswith("read X"):
-            style = dict(lw=1.2, ls="--")
+            style = {"lw": 1.2, "ls": "--"}
         ax.loglog(sizes, np.array(t) * 1e3, marker="o", label=name, **style)
     ax.set_xlabel("rows (100 columns, float64)")
     ax.set_ylabel("time per epoch (ms), median")

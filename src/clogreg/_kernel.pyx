@@ -81,8 +81,9 @@ cdef inline floating _exp_neg_abs(floating z) noexcept nogil:
     ``exp(-a) = 2**-k * exp(r)`` with ``a = |z|``, ``k = round(a / ln 2)`` and
     ``r = k ln 2 - a`` in [-ln2/2, ln2/2]. exp(r) is its Pade approximant (degree
     6/6 in float64, 3/3 in float32: fewer operations than a polynomial of the same
-    accuracy) and ``2**-k`` is built from its exponent bits. Where exp(-a) would be subnormal, and for a = inf or NaN, it
-    returns 0 (the caller's loss then still carries the inf or NaN of z).
+    accuracy) and ``2**-k`` is built from its exponent bits. Where exp(-a) would be
+    subnormal, and for a = inf or NaN, it returns 0 (the caller's loss then still
+    carries the inf or NaN of z).
     """
     cdef floating a = fabs(z)  # (float)fabs((double)z) compiles to a float abs
     cdef floating t, k, r, p, t2, ev, od
