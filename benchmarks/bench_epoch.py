@@ -40,12 +40,12 @@ def numpy_epochs(X, y, lr, epochs):
     return w, b, loss, acc
 
 
-def clogreg_epochs(X, y, lr, epochs):
+def clogreg_epochs(X, y, lr, epochs, n_threads=1):
     """clogreg's kernel alone (no input validation): `epochs` passes."""
     return _solvers.gradient_descent(
         X, y, np.empty(0, X.dtype), np.zeros(X.shape[1], X.dtype), 0.0,
         learning_rate=lr, alpha_l2=0.0, alpha_l1=0.0, fit_intercept=True,
-        max_iter=epochs, tol=0.0, n_threads=1)
+        max_iter=epochs, tol=0.0, n_threads=n_threads)
 
 
 def timeit(fn, repeat):

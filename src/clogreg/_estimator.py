@@ -18,6 +18,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import log_softmax
+from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
@@ -373,9 +374,14 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         y becomes 0.0 / 1.0 for two classes and class indices for more; the sample
         weights include the class weights (an empty array: all ones).
         """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                             ensure_min_samples=1, reset=reset)
-        check_classification_targets(y)
+        if _passes_unchanged(X, y):
+            # scikit-learn's checks would return X and y as they are: run only its
+            # bookkeeping (n_features_in_, feature_names_in_). Saves ~150 us a fit.
+            X, y = validate_data(self, X, y, skip_check_array=True, reset=reset)
+        else:
+            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
+                                 ensure_min_samples=1, reset=reset)
+            check_classification_targets(y)
         if hasattr(self, "_partial_classes"):  # partial_fit: the classes given up front
             self.classes_ = self._partial_classes
             y_index = np.searchsorted(self.classes_, y)
@@ -384,12 +390,12 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             if np.any(unknown):
                 raise ValueError(f"y holds labels not in classes: "
                                  f"{np.unique(np.asarray(y)[unknown])[:5].tolist()}")
+            y_enc = y_index.astype(X.dtype)
         else:
-            self.classes_, y_index = np.unique(y, return_inverse=True)
+            self.classes_, y_enc = _encode_labels(y, X.dtype)
         if self.classes_.size < 2:
             raise ValueError(
                 f"y must hold at least 2 classes; got 1 class: {self.classes_.tolist()}")
-        y_enc = y_index.astype(X.dtype)
         if sample_weight is not None:
             sample_weight = check_array(sample_weight, ensure_2d=False, dtype=X.dtype,
                                         order="C", input_name="sample_weight")
@@ -405,7 +411,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             except TypeError:
                 per_class = compute_class_weight(self.class_weight, classes=self.classes_,
                                                  y=y)
-            weights = per_class[y_index].astype(X.dtype)
+            weights = per_class[y_enc.astype(np.intp)].astype(X.dtype)
             sample_weight = weights if sample_weight is None else sample_weight * weights
         if sample_weight is None:
             return X, y_enc, np.empty(0, dtype=X.dtype)
@@ -469,6 +475,42 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = self.solver != "newton"  # binary Newton only
         return tags
+
+
+def _encode_labels(y, dtype):
+    """Return ``np.unique(y)`` and y as class indices (0.0 / 1.0 for two) in ``dtype``.
+
+    Numeric y with exactly two values is encoded without sorting a copy (as
+    ``np.unique(y, return_inverse=True)`` does, ~30 bytes a row): min, max and
+    comparisons need 2 bytes a row, besides the encoded labels themselves.
+    """
+    if y.dtype.kind in "biuf" and y.size:
+        lo, hi = y.min(), y.max()
+        is_hi = y == hi
+        if lo != hi and np.count_nonzero(is_hi) + np.count_nonzero(y == lo) == y.size:
+            return np.array([lo, hi], dtype=y.dtype), is_hi.astype(dtype)
+    classes, y_index = np.unique(y, return_inverse=True)
+    return classes, y_index.astype(dtype)
+
+
+def _passes_unchanged(X, y):
+    """Whether ``validate_data`` + ``check_classification_targets`` would accept X, y
+    and return them unchanged (the common case, checked in microseconds).
+
+    True for a finite, C-contiguous float64 or float32 ndarray X with at least one row
+    and one column, and a 1-D ndarray y of integers, booleans or strings of the same
+    length (never a "continuous" or multi-output target). Everything else, including
+    every input that must be converted, warned about or refused, is left to
+    scikit-learn's validation and its messages.
+    """
+    return (type(X) is np.ndarray and type(y) is np.ndarray
+            and X.ndim == 2 and y.ndim == 1 and X.shape[0] == y.shape[0]
+            and X.shape[0] >= 1 and X.shape[1] >= 1
+            and X.dtype in (np.float64, np.float32) and X.flags.c_contiguous
+            and y.dtype.kind in "biuU"
+            # scikit-learn's own first test: O(1) memory; an overflowing sum of
+            # finite values only sends X through the full check
+            and (get_config()["assume_finite"] or bool(np.isfinite(X.sum()))))
 
 
 def _n_threads(n_jobs):

@@ -1,0 +1,335 @@
+"""The whole benchmark suite: one command, a table per problem, BENCHMARKS.md and a plot.
+
+    python benchmarks/run_all.py [--quick] [--out BENCHMARKS.md]
+
+Every table is measured in one run, peers side by side (they take turns, so that a
+change in the machine's load hits them alike): median, min and max wall time and the
+ratio of each median to clogreg's. BLAS (and PyTorch) use one thread unless a
+row says otherwise. The problems:
+
+1. one epoch (loss, accuracy, gradient, step) on 1,000,000 x 100, float64 and float32,
+   against NumPy, PyTorch, scikit-learn (lbfgs per iteration, SGDClassifier per epoch)
+   and the read-bandwidth probes ``X.sum()`` (the issue's yardstick) and a BLAS dot
+   product of X with itself; clogreg also with ``n_jobs=2``;
+2. the same on narrow data, 1,000,000 x 10;
+3. epoch time against the number of rows (100 columns, float64): the plot;
+4. the tutorial's fit (80 x 2, 20 epochs) end to end;
+5. peak extra memory of a fit (tracemalloc), bytes per row.
+
+It writes the tables, the machine and the targets of the performance issue to
+BENCHMARKS.md, and the plot to benchmarks/epoch_vs_rows.png. About a minute on
+2 cores (``--quick``: smaller problems, for a smoke test; ``--repeat``: turns).
+"""
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy
+import sklearn
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+from sklearn.linear_model import SGDClassifier
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from clogreg import LogisticRegression, load_tutorial_data
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_epoch import clogreg_epochs, numpy_epochs  # noqa: E402
+from bench_memory import measure as measure_memory  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # PyTorch is an optional peer
+    torch = None
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ----------------------------------------------------------------- contenders
+def torch_epochs(X, y, lr, epochs):
+    """The tutorial's loop in PyTorch: summed BCE on logits, autograd, plain step."""
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)  # shares memory: no copy
+    w = torch.zeros(X.shape[1], dtype=Xt.dtype, requires_grad=True)
+    b = torch.zeros(1, dtype=Xt.dtype, requires_grad=True)
+    for _ in range(epochs):
+        z = Xt @ w + b
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(z, yt, reduction="sum")
+        acc = ((z > 0) == (yt > 0.5)).double().mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+            w.grad.zero_()
+            b.grad.zero_()
+    return w, b, float(loss.detach()), float(acc)
+
+
+def sklearn_lbfgs_iteration(X, y):
+    """scikit-learn's lbfgs, 5 iterations from scratch, per iteration (fit / n_iter_)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        t0 = time.perf_counter()
+        est = SkLogisticRegression(max_iter=5).fit(X, y)
+        return (time.perf_counter() - t0) / max(1, int(est.n_iter_[0]))
+
+
+def sgd_epoch(X, y):
+    """scikit-learn's SGDClassifier (log-loss), one epoch."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        SGDClassifier(loss="log_loss", max_iter=1, tol=None, shuffle=False,
+                      random_state=0).fit(X, y)
+
+
+# -------------------------------------------------------------------- timing
+def side_by_side(contenders, repeat):
+    """{name: wall times}: after one warm-up each, the contenders take turns, so that a
+    change in the machine's load hits them alike. A contender is ``fn`` or
+    ``(fn, repeats, own_time)``: fewer repeats for slow ones (they run in the first
+    turns); with own_time, fn returns its own time (e.g. per iteration)."""
+    specs = {name: c if isinstance(c, tuple) else (c, repeat, False)
+             for name, c in contenders.items()}
+    times = {name: [] for name in specs}
+    for fn, _, _ in specs.values():
+        fn()
+    for turn in range(max(r for _, r, _ in specs.values())):
+        for name, (fn, reps, own_time) in specs.items():
+            if turn < reps:
+                t0 = time.perf_counter()
+                own = fn()
+                times[name].append(own if own_time else time.perf_counter() - t0)
+    return {name: np.array(t) for name, t in times.items()}
+
+
+def table(title, rows, unit, scale, reference="clogreg epoch"):
+    """Print a markdown table and return its lines."""
+    ref = np.median(rows[reference])
+    lines = [f"### {title}", "",
+             f"| contender | median {unit} | min {unit} | max {unit} | ratio to {reference} |",
+             "|---|---:|---:|---:|---:|"]
+    for name, t in rows.items():
+        lines.append(f"| {name} | {np.median(t) * scale:.1f} | {t.min() * scale:.1f} | "
+                     f"{t.max() * scale:.1f} | {np.median(t) / ref:.2f} |")
+    print("\n" + "\n".join(lines), flush=True)
+    return lines + [""]
+
+
+def make_problem(rows, cols, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((rows, cols))
+    true_w = rng.standard_normal(cols) / np.sqrt(cols)
+    y = (X @ true_w + 0.5 * rng.standard_normal(rows) > 0).astype(np.float64)
+    return X, y
+
+
+def epoch_rows(X, y, repeat, peers=True, threads=True):
+    """{contender: times} for one epoch on (X, y), all in this call."""
+    lr = 1.0 / (0.25 * X.shape[0] * X.shape[1])
+    yi = y.astype(np.int64)
+    flat = X.reshape(-1)  # a view; dot(flat, flat) reads X once, in BLAS (SIMD)
+    slow = max(2, repeat // 2)
+    fns = {"clogreg epoch": lambda: clogreg_epochs(X, y, lr, 1)}
+    if threads:
+        fns["clogreg epoch, n_jobs=2"] = lambda: clogreg_epochs(X, y, lr, 1, n_threads=2)
+    fns["NumPy epoch"] = lambda: numpy_epochs(X, y, lr, 1)
+    if peers:
+        if torch is not None:
+            fns["PyTorch epoch (autograd)"] = lambda: torch_epochs(X, y, lr, 1)
+        fns["scikit-learn lbfgs, per iteration"] = (
+            lambda: sklearn_lbfgs_iteration(X, yi), slow, True)
+        fns["scikit-learn SGDClassifier epoch"] = (lambda: sgd_epoch(X, yi), slow, False)
+    fns["read X once (X.sum())"] = X.sum
+    fns["read X once (BLAS dot)"] = lambda: np.dot(flat, flat)
+    out = side_by_side(fns, repeat)
+    return out
+
+
+# ------------------------------------------------------------------ machine
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    blas = sorted({f"{i['internal_api']} {i.get('version') or ''} ({i.get('architecture')})"
+                   for i in threadpool_info() if i["user_api"] == "blas"})
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=False,
+                             capture_output=True, text=True).stdout.strip()
+    except OSError:
+        rev = "?"
+    versions = (f"Python {platform.python_version()}, NumPy {np.__version__}, SciPy "
+                f"{scipy.__version__}, scikit-learn {sklearn.__version__}"
+                + (f", PyTorch {torch.__version__}" if torch is not None else ""))
+    return [(f"- CPU: {cpu}, {os.cpu_count()} logical cores ({platform.system()} "
+             f"{platform.machine()})"),
+            f"- {versions}",
+            f"- BLAS: {'; '.join(blas)}",
+            f"- clogreg commit {rev}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"]
+
+
+# --------------------------------------------------------------------- main
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small problems (smoke test)")
+    parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--repeat", type=int, default=15, help="turns per table (default 15)")
+    args = parser.parse_args()
+    t_start = time.perf_counter()
+    big = 100_000 if args.quick else 1_000_000
+    repeat = 3 if args.quick else args.repeat
+    if torch is not None:
+        torch.set_num_threads(1)
+    info = machine()
+    print("\n".join(info))
+    md = ["# Benchmarks", "",
+          ("Written by `python benchmarks/run_all.py`; every table is one run, peers side "
+           "by side, taking turns (median, min, max of the turns; ratio = median / "
+           "clogreg's median). One thread unless a row says otherwise."), "",
+          "## Machine", "", *info, ""]
+    results = {}
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        # 1 and 2: wide and narrow epochs
+        md += ["## One epoch", ""]
+        for cols in (100, 10):
+            X64, y64 = make_problem(big, cols)
+            for dtype in (np.float64, np.float32):
+                X, y = X64.astype(dtype), y64.astype(dtype)
+                rows = epoch_rows(X, y, repeat, peers=(cols == 100))
+                results[cols, np.dtype(dtype).name] = rows
+                md += table(f"{big:,} x {cols}, {np.dtype(dtype).name}", rows, "ms", 1e3)
+                del X, y
+            del X64, y64
+
+        # 3: epoch time against rows, float64, 100 columns
+        sizes = [1_000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
+        Xall, yall = make_problem(sizes[-1], 100)
+        sweep = {}
+        for n in sizes:
+            rows = epoch_rows(Xall[:n], yall[:n], repeat, threads=False)
+            for name, t in rows.items():
+                sweep.setdefault(name, []).append(np.median(t))
+        del Xall, yall
+        md += ["## Epoch time against rows (100 columns, float64)", "",
+               "| rows | " + " | ".join(sweep) + " |",
+               "|---:|" + "---:|" * len(sweep)]
+        for k, n in enumerate(sizes):
+            md.append(f"| {n:,} | " + " | ".join(f"{sweep[c][k] * 1e3:.3g} ms" for c in sweep)
+                      + " |")
+        md += ["", "![epoch time against rows](benchmarks/epoch_vs_rows.png)", ""]
+        plot_sweep(sizes, sweep, ROOT / "benchmarks" / "epoch_vs_rows.png")
+
+        # 4: the tutorial's fit end to end
+        X_train, _, y_train, _ = load_tutorial_data()
+        yf = y_train.astype(np.float64)
+        tutorial = LogisticRegression(C=np.inf, learning_rate=0.1, max_iter=20, tol=0)
+        fns = {"clogreg fit()": lambda: tutorial.fit(X_train, y_train),
+               "NumPy loop": lambda: numpy_epochs(X_train, yf, 0.1, 20)}
+        if torch is not None:
+            fns["PyTorch loop"] = (lambda: torch_epochs(X_train, yf, 0.1, 20), 100, False)
+        fns["scikit-learn lbfgs fit(), max_iter=20"] = (
+            lambda: SkLogisticRegression(max_iter=20).fit(X_train, y_train), 100, False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            rows = side_by_side(fns, 300)
+        results["tutorial"] = rows
+        md += ["## The tutorial's fit: 80 x 2, 20 epochs, end to end", ""]
+        md += table("fit() against the same loop", rows, "us", 1e6, "clogreg fit()")
+
+    # 5: memory
+    mem_rows = 20_000 if args.quick else 200_000
+    memory = measure_memory(mem_rows, 50)
+    results["memory"] = memory
+    md += [f"## Peak extra memory during fit ({mem_rows:,} x 50, tracemalloc)", "",
+           "| dtype | contender | bytes per row |", "|---|---|---:|"]
+    md += [f"| {dt} | {name} | {b:.1f} |" for (dt, name), b in memory.items()]
+    md += [""]
+    print("\n" + "\n".join(md[-len(memory) - 3:]))
+
+    md += targets(results, big)
+    elapsed = time.perf_counter() - t_start
+    md += [f"Suite run time: {elapsed / 60:.1f} min.", ""]
+    Path(args.out).write_text("\n".join(md))
+    print(f"\nwrote {args.out} and benchmarks/epoch_vs_rows.png in {elapsed / 60:.1f} min")
+
+
+def targets(results, big):
+    """The performance issue's targets, judged on this run.
+
+    A ratio is the median over turns of the two contenders' times in the same turn
+    (they ran back to back), which a machine whose load changes disturbs least; the
+    ratio of the medians is beside it.
+    """
+    def ratio(rows, a, b):
+        paired = np.median(rows[a] / rows[b])
+        return paired, np.median(rows[a]) / np.median(rows[b])
+
+    lines = ["## Targets of the performance issue (this run)", "",
+             "Ratios: median over turns of the paired ratio (ratio of medians in brackets).",
+             "", "| target | measured | met |", "|---|---|---|"]
+    xsum = "read X once (X.sum())"
+    for dt in ("float64", "float32"):
+        r, rm = ratio(results[100, dt], "clogreg epoch", xsum)
+        lines.append(f"| epoch {big:,} x 100 {dt} at >= 85% of read bandwidth | "
+                     f"{100 / r:.0f}% (epoch / X.sum() = {r:.2f} [{rm:.2f}]) | "
+                     f"{'yes' if r <= 1 / 0.85 else 'no'} |")
+    for dt in ("float64", "float32"):
+        r, rm = ratio(results[10, dt], "clogreg epoch", xsum)
+        ns = np.median(results[10, dt]["clogreg epoch"]) / big * 1e9
+        lines.append(f"| narrow {big:,} x 10 {dt} within 2x of read bound | {r:.2f}x "
+                     f"[{rm:.2f}] ({ns:.1f} ns/row) | {'yes' if r <= 2 else 'no'} |")
+    f32 = results[10, "float32"]["clogreg epoch"]
+    f64 = results[10, "float64"]["clogreg epoch"]
+    lines.append(f"| narrow: float32 faster than float64 | {np.median(f32) * 1e3:.2f} vs "
+                 f"{np.median(f64) * 1e3:.2f} ms | "
+                 f"{'yes' if np.median(f32) < np.median(f64) else 'no'} |")
+    fit = np.median(results["tutorial"]["clogreg fit()"]) * 1e6
+    lines.append(f"| tutorial fit < 150 us | {fit:.0f} us | {'yes' if fit < 150 else 'no'} |")
+    for cols in (100, 10):
+        for dt in ("float64", "float32"):
+            r, rm = ratio(results[cols, dt], "clogreg epoch", "clogreg epoch, n_jobs=2")
+            lines.append(f"| 2 threads ({big:,} x {cols} {dt}) | speed-up {r:.2f}x "
+                         f"[{rm:.2f}] | - |")
+    for (dt, name), b in results["memory"].items():
+        if name.startswith("clogreg"):
+            lines.append(f"| fit memory <= 12 B/row ({dt}) | {b:.1f} B/row | "
+                         f"{'yes' if b <= 12 else 'no'} |")
+    lines.append("")
+    print("\n" + "\n".join(lines))
+    return lines
+
+
+def plot_sweep(sizes, sweep, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, t in sweep.items():
+        style = {"lw": 2.5, "color": "black"} if name == "clogreg epoch" else {"lw": 1.2}
+        if name.startswith("read X"):
+            style = {"lw": 1.2, "ls": "--"}
+        ax.loglog(sizes, np.array(t) * 1e3, marker="o", label=name, **style)
+    ax.set_xlabel("rows (100 columns, float64)")
+    ax.set_ylabel("time per epoch (ms), median")
+    ax.set_title("One epoch against rows, one thread")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

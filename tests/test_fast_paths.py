@@ -1,0 +1,87 @@
+"""The estimator's fast paths give what the full validation gives, and stay lean."""
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clogreg import LogisticRegression
+from clogreg._estimator import _encode_labels, _passes_unchanged
+
+
+def make_data(n=120, d=3, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    y = (X[:, 0] + 0.5 * rng.standard_normal(n) > 0).astype(np.int64)
+    return X, y
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fast_path_fits_like_the_full_validation(dtype):
+    X, y = make_data(dtype=dtype)
+    assert _passes_unchanged(X, y)
+    fast = LogisticRegression(max_iter=20, tol=0).fit(X, y)
+    # a list takes scikit-learn's full validation (and becomes float64)
+    full = LogisticRegression(max_iter=20, tol=0).fit(X.astype(np.float64).tolist(), y.tolist())
+    assert not _passes_unchanged(X.tolist(), y)
+    np.testing.assert_array_equal(fast.classes_, full.classes_)
+    assert fast.n_features_in_ == full.n_features_in_ == X.shape[1]
+    np.testing.assert_allclose(fast.coef_, full.coef_, rtol=1e-4 if dtype == np.float32 else 0)
+    assert fast.coef_.dtype == dtype
+
+
+def test_fast_path_keeps_feature_name_bookkeeping():
+    X, y = make_data()
+    clf = LogisticRegression(max_iter=5, tol=0).fit(pd.DataFrame(X, columns=["a", "b", "c"]), y)
+    assert list(clf.feature_names_in_) == ["a", "b", "c"]
+    clf.fit(X, y)  # a plain array: the names are dropped, as validate_data does
+    assert not hasattr(clf, "feature_names_in_")
+
+
+@pytest.mark.parametrize("bad, match", [(np.nan, "NaN"), (np.inf, "infinity")])
+def test_nonfinite_X_still_gets_scikit_learns_message(bad, match):
+    X, y = make_data()
+    X[3, 1] = bad
+    assert not _passes_unchanged(X, y)
+    with pytest.raises(ValueError, match=match):
+        LogisticRegression().fit(X, y)
+
+
+def test_continuous_y_still_refused():
+    X, _ = make_data()
+    y = np.linspace(0.0, 1.0, X.shape[0])
+    with pytest.raises(ValueError, match="Unknown label type"):
+        LogisticRegression().fit(X, y)
+
+
+@pytest.mark.parametrize("y", [
+    np.array([3, 7, 7, 3, 7]),
+    np.array([True, False, True]),
+    np.array([-1.5, 2.0, 2.0, -1.5]),
+    np.array(["no", "yes", "no"]),
+    np.array([0, 1, 2, 1]),       # three classes: indices 0, 1, 2
+    np.array([4, 4, 4]),          # one class
+])
+def test_label_encoding_matches_numpy_unique(y):
+    classes, y01 = _encode_labels(y, np.float32)
+    ref_classes, ref_index = np.unique(y, return_inverse=True)
+    np.testing.assert_array_equal(classes, ref_classes)
+    assert classes.dtype == ref_classes.dtype
+    np.testing.assert_array_equal(y01, ref_index.astype(np.float32))
+    assert y01.dtype == np.float32
+
+
+@pytest.mark.parametrize("solver", ["gd", "lbfgs", "newton"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fit_makes_no_copy_of_X(dtype, solver):
+    # Peak extra memory: the encoded labels (8 or 4 bytes a row), a 1-byte mask, and
+    # O(n_features) + O(n / CHUNK_ROWS * n_features); never a copy of X (80+ bytes a row).
+    n = 50_000
+    X, y = make_data(n=n, d=10, dtype=dtype)
+    tracemalloc.start()
+    try:
+        LogisticRegression(solver=solver, max_iter=3, tol=0).fit(X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= 12 * n + 64 * 1024
