@@ -300,10 +300,8 @@ cdef double _loss_grad(
     int n_threads,
 ) noexcept nogil:
     """Return sum(s * logloss) and fill the gradient: one pass over X."""
-    cdef Py_ssize_t n_chunks = chunk_grad.shape[0], d = X.shape[1]
-    cdef Py_ssize_t c, j
-    cdef double loss = 0.0, gb = 0.0, correct = 0.0
-    cdef double acc_j
+    cdef Py_ssize_t n_chunks = chunk_grad.shape[0]
+    cdef Py_ssize_t c
 
     if n_threads > 1 and n_chunks > 1:
         # dynamic: a thread that the OS pauses (a busy machine) does not hold up the
@@ -314,19 +312,32 @@ cdef double _loss_grad(
         for c in range(n_chunks):
             _chunk_loss_grad(X, y, sw, w, b, c, chunk_grad, chunk_stats)
 
-    # Add the chunk partials in chunk order (float64), whatever thread made them.
-    for j in range(d):
-        acc_j = 0.0
-        for c in range(n_chunks):
-            acc_j += chunk_grad[c, j]
-        grad[j] = <floating>acc_j
-    for c in range(n_chunks):
-        loss += chunk_stats[c, 0]
-        gb += chunk_stats[c, 1]
-        correct += chunk_stats[c, 2]
-    grad_b[0] = gb
-    n_correct[0] = correct
-    return loss
+    _sum_chunk_grads(chunk_grad, grad)
+    grad_b[0] = _sum_chunk_stat(chunk_stats, 1)
+    n_correct[0] = _sum_chunk_stat(chunk_stats, 2)
+    return _sum_chunk_stat(chunk_stats, 0)
+
+
+cdef void _sum_chunk_grads(const floating[:, ::1] chunk_grad,  # IN  (n_chunks, p)
+                           floating[::1] grad) noexcept nogil:  # OUT (p,)
+    """grad = chunk_grad.sum(axis=0), in chunk order and float64, whatever thread
+    made each chunk: the order of the additions never depends on the threads."""
+    cdef Py_ssize_t j, c
+    cdef double acc
+    for j in range(chunk_grad.shape[1]):
+        acc = 0.0
+        for c in range(chunk_grad.shape[0]):
+            acc += chunk_grad[c, j]
+        grad[j] = <floating>acc
+
+
+cdef double _sum_chunk_stat(const double[:, ::1] chunk_stats, Py_ssize_t col) noexcept nogil:
+    """chunk_stats[:, col].sum(), in chunk order."""
+    cdef double acc = 0.0
+    cdef Py_ssize_t c
+    for c in range(chunk_stats.shape[0]):
+        acc += chunk_stats[c, col]
+    return acc
 
 
 def _check_shapes(X, y, sw, w, chunk_grad, chunk_stats):
@@ -587,31 +598,19 @@ cdef double _multinomial_loss_grad(
     int n_threads,
 ) noexcept nogil:
     """Return sum(s * -log softmax) and fill the gradients: one pass over X."""
-    cdef Py_ssize_t n_chunks = chunk_grad.shape[0], p = W.shape[0], K = b.shape[0]
+    cdef Py_ssize_t n_chunks = chunk_grad.shape[0], K = b.shape[0]
     cdef Py_ssize_t c, j
-    cdef double loss = 0.0, correct = 0.0, acc_j
     if n_threads > 1 and n_chunks > 1:
-        for c in prange(n_chunks, num_threads=n_threads, schedule="static"):
+        for c in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
             _chunk_multinomial(X, y, sw, W, b, c, chunk_grad, chunk_stats)
     else:
         for c in range(n_chunks):
             _chunk_multinomial(X, y, sw, W, b, c, chunk_grad, chunk_stats)
-    # Add the chunk partials in chunk order (float64), whatever thread made them.
-    for j in range(p):
-        acc_j = 0.0
-        for c in range(n_chunks):
-            acc_j += chunk_grad[c, j]
-        grad[j] = <floating>acc_j
+    _sum_chunk_grads(chunk_grad, grad)
     for j in range(K):
-        acc_j = 0.0
-        for c in range(n_chunks):
-            acc_j += chunk_stats[c, 2 + j]
-        grad_b[j] = acc_j
-    for c in range(n_chunks):
-        loss += chunk_stats[c, 0]
-        correct += chunk_stats[c, 1]
-    n_correct[0] = correct
-    return loss
+        grad_b[j] = _sum_chunk_stat(chunk_stats, 2 + j)
+    n_correct[0] = _sum_chunk_stat(chunk_stats, 1)
+    return _sum_chunk_stat(chunk_stats, 0)
 
 
 def _check_multinomial_shapes(X, y, sw, W, b, chunk_grad, chunk_stats):
