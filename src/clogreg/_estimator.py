@@ -18,12 +18,11 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
-from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from . import _kernel, _solvers
+from . import _kernel, _solvers, _validation
 
 SOLVERS = ("gd",)
 
@@ -91,6 +90,16 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         ``"accuracy"``: the training accuracy in percent, entry ``k`` measured at the
         parameters entering epoch ``k``; one entry per epoch run.
 
+    Notes
+    -----
+    Inputs are checked before the kernel runs; the README's "Input contract" lists
+    every case. A learning rate so large that the loss or a step overflows raises
+    ``FloatingPointError``: the kernel stops before applying a non-finite step, and
+    the estimator is left unfitted. With ``C=np.inf`` on linearly separable data the
+    loss has no minimum; with ``tol > 0``, ``fit`` warns (``ConvergenceWarning``,
+    "linearly separable") and keeps the finite coefficients reached. The kernel releases the GIL: separate
+    estimators can be fitted from many threads at once.
+
     Examples
     --------
     >>> import numpy as np
@@ -139,13 +148,15 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data. float32 stays float32 and float64 stays float64; any
-            other numeric dtype is converted to float64. A C-contiguous float array
+            other numeric dtype (bool, integers, float16) is converted to float64;
+            strings, complex numbers and other non-numbers are refused. A C-contiguous float array
             (read-only or memory-mapped included) is used without a copy; a
             Fortran-ordered or strided one is copied once.
         y : array-like of shape (n_samples,)
-            Two distinct labels of any type (numbers, strings).
+            Two distinct labels, all numbers or all strings.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative, finite weights, not all zero.
+            Non-negative, finite weights, not all zero, with a finite sum; a
+            scalar is used for every row.
 
         Returns
         -------
@@ -155,9 +166,22 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            For invalid parameters or data (the message names the problem).
+            For invalid parameters or data (the message names the problem; see the
+            README's "Input contract"), including X so large that the automatic
+            step size cannot be represented.
+        TypeError
+            For X or sample_weight whose dtype is not a number type (datetime,
+            structured, objects that are not numbers) and for sparse X.
         FloatingPointError
             When the loss or a step becomes non-finite (a learning rate too large).
+            The estimator is then left unfitted (no mix of old and new attributes).
+
+        Warns
+        -----
+        ConvergenceWarning
+            When ``max_iter`` epochs did not reach ``tol``, or, with ``C=np.inf``,
+            when the data are linearly separable (then no minimum exists). Neither
+            is raised with ``tol=0``, which asks for ``max_iter`` epochs.
         """
         self._validate_params()
         X, y01, sample_weight = self._validate_inputs(X, y, sample_weight)
@@ -168,8 +192,9 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             bound = _solvers.lipschitz_bound(X, sample_weight, self.fit_intercept, alpha_l2)
             if not np.isfinite(bound):
                 raise ValueError(
-                    "X has values so large that the squared row norms overflow; "
-                    "rescale X (e.g. sklearn.preprocessing.StandardScaler)")
+                    f"X has values so large that the step-size bound (the sum of the "
+                    f"squared row norms) overflows {X.dtype}; rescale X (e.g. "
+                    f"sklearn.preprocessing.StandardScaler)")
             learning_rate = 1.0 / bound if bound > 0 else 1.0
         else:
             learning_rate = float(self.learning_rate)
@@ -184,9 +209,15 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         return self
 
     def _validate_inputs(self, X, y, sample_weight):
-        """Return C-contiguous float X, y as 0.0/1.0 in X's dtype, and weights."""
+        """Return C-contiguous float X, y as 0.0/1.0 in X's dtype, and weights.
+
+        The README's "Input contract" lists what is refused and with which message;
+        scikit-learn's ``validate_data`` does most of it, ``_validation`` the rest.
+        """
+        X = _validation.check_numeric(X, "X")
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
                              ensure_min_samples=1)
+        _validation.check_label_types(y)
         check_classification_targets(y)
         self.classes_, y_index = np.unique(y, return_inverse=True)
         if self.classes_.size != 2:
@@ -195,26 +226,27 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
                 f"got {self.classes_.size} ({self.classes_[:5].tolist()}"
                 f"{'...' if self.classes_.size > 5 else ''})")
         y01 = y_index.astype(X.dtype)
-        if sample_weight is None:
-            return X, y01, np.empty(0, dtype=X.dtype)
-        sample_weight = check_array(sample_weight, ensure_2d=False, dtype=X.dtype,
-                                    order="C", input_name="sample_weight")
-        if sample_weight.shape != (X.shape[0],):
-            raise ValueError(f"sample_weight must have shape ({X.shape[0]},), "
-                             f"got {sample_weight.shape}")
-        if np.any(sample_weight < 0):
-            raise ValueError("sample_weight must be non-negative")
-        if not np.any(sample_weight > 0):
-            raise ValueError("sample_weight must not be all zero")
+        sample_weight = _validation.check_sample_weight(sample_weight, X.shape[0], X.dtype)
         return X, y01, sample_weight
 
     def _store_result(self, result, dtype, learning_rate):
         if result.status == _kernel.Status.STATUS_NONFINITE:
+            self._forget_fit()
             raise FloatingPointError(
                 f"the loss or the update became non-finite at epoch {result.n_iter} "
                 f"with learning_rate={learning_rate:g}: the step is too large for this "
                 f"data (try learning_rate='auto' or a smaller value, or rescale X)")
-        if result.status == _kernel.Status.STATUS_MAX_ITER and self.tol > 0:
+        if self.tol > 0 and np.isinf(self.C) and np.any(result.accuracy == 100.0):
+            # An iterate that classifies every row correctly certifies that the data
+            # are linearly separable: without a penalty the loss then has no minimum.
+            # (tol=0 asks for max_iter epochs, not a minimum: no warning, as below.)
+            warnings.warn(
+                f"the training data are linearly separable: with C=np.inf the loss has "
+                f"no minimum and the coefficients would grow without bound; stopped "
+                f"after {result.n_iter} epochs with finite coefficients whose size is "
+                f"set by tol and max_iter (use a finite C)",
+                ConvergenceWarning, stacklevel=3)
+        elif result.status == _kernel.Status.STATUS_MAX_ITER and self.tol > 0:
             warnings.warn(
                 f"gradient descent did not reach tol={self.tol:g} in max_iter="
                 f"{self.max_iter} epochs; increase max_iter or rescale X",
@@ -226,6 +258,16 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         if self.verbose:
             for k, (loss, acc) in enumerate(zip(result.loss, result.accuracy)):
                 print(f"Epoch: {k} | Accuracy: {acc:.4f} | Cost: {loss:.4f}")
+
+    def _forget_fit(self):
+        """Drop every fitted attribute, so that a failed fit leaves no mixed state."""
+        for name in [v for v in vars(self) if v.endswith("_") and not v.startswith("__")]:
+            delattr(self, name)
+
+    def __sklearn_is_fitted__(self):
+        # Fitted means coefficients exist; a fit that failed after validation may have
+        # set classes_ or n_features_in_ alone, and predict must then say "not fitted".
+        return hasattr(self, "coef_")
 
     # ------------------------------------------------------------ predict
     def predict_proba(self, X):

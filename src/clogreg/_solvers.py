@@ -38,15 +38,24 @@ def lipschitz_bound(X, sample_weight, fit_intercept, alpha_l2):
     The Hessian is ``A.T @ diag(s * p * (1 - p)) @ A + alpha_l2 * I`` with
     ``A = [X, 1]`` and ``p * (1 - p) <= 1/4``, so its largest eigenvalue is at most
     ``(sum_i s_i * ||a_i||^2) / 4 + alpha_l2`` (the squared Frobenius norm bounds the
-    squared spectral norm). Computed without a temporary copy of X.
+    squared spectral norm). Computed without a temporary copy of X, in float64.
+    Returns inf when the bound overflows, or, for float32 X, when the summed gradient
+    could overflow float32.
     """
     flat = X.ravel()  # a view: X is C-contiguous
-    if sample_weight.size:
-        frob = float(np.einsum("ij,ij,i->", X, X, sample_weight, dtype=np.float64))
-        total = float(sample_weight.sum(dtype=np.float64))
-    else:
-        frob = float(np.dot(flat, flat))  # BLAS, no temporary
-        total = float(X.shape[0])
+    with np.errstate(over="ignore"):  # an overflow gives inf, which the caller reports
+        if sample_weight.size:
+            frob = float(np.einsum("ij,ij,i->", X, X, sample_weight, dtype=np.float64))
+            total = float(sample_weight.sum(dtype=np.float64))
+        else:
+            frob = float(np.dot(flat, flat))  # BLAS, no temporary
+            if not np.isfinite(frob) and X.dtype != np.float64:
+                # float32 squares overflow from |x| ~ 1e19 on; the bound is a float64
+                frob = float(np.einsum("i,i->", flat, flat, dtype=np.float64))
+            total = float(X.shape[0])
+    if X.dtype == np.float32 and not total * frob <= float(np.finfo(np.float32).max) ** 2:
+        # The float32 gradient sum_i s_i |x_ij| <= sqrt(total * frob) could overflow.
+        return np.inf
     if fit_intercept:
         frob += total
     return 0.25 * frob + alpha_l2
