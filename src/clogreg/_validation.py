@@ -122,10 +122,11 @@ def check_sample_weight(sample_weight, n_samples, dtype):
     if sample_weight is None:
         return np.empty(0, dtype=dtype)
     sample_weight = check_numeric(sample_weight, "sample_weight")
-    if np.ndim(sample_weight) == 0:
-        sample_weight = np.full(n_samples, sample_weight, dtype=dtype)
-    sample_weight = check_array(sample_weight, ensure_2d=False, dtype=dtype, order="C",
-                                input_name="sample_weight")
+    with np.errstate(over="ignore"):  # float64 -> float32 may overflow: inf, refused
+        if np.ndim(sample_weight) == 0:
+            sample_weight = np.full(n_samples, sample_weight, dtype=dtype)
+        sample_weight = check_array(sample_weight, ensure_2d=False, dtype=dtype,
+                                    order="C", input_name="sample_weight")
     if sample_weight.shape != (n_samples,):
         raise ValueError(f"sample_weight must have shape ({n_samples},), "
                          f"got {sample_weight.shape}")
@@ -133,7 +134,9 @@ def check_sample_weight(sample_weight, n_samples, dtype):
         raise ValueError("sample_weight must be non-negative")
     if not np.any(sample_weight > 0):
         raise ValueError("sample_weight must not be all zero")
-    if not np.isfinite(sample_weight.sum(dtype=np.float64)):
+    with np.errstate(over="ignore"):
+        total = sample_weight.sum(dtype=np.float64)
+    if not np.isfinite(total):
         raise ValueError("sample_weight sums to more than the largest float64; rescale "
                          "the weights (multiplying them all by k is like multiplying C by k)")
     return sample_weight
