@@ -1,0 +1,65 @@
+"""Wall time of independent fits run from 1 and from 2 (or more) Python threads.
+
+    python benchmarks/bench_threads.py [--rows 200000] [--cols 50] [--fits 8]
+                                       [--epochs 10] [--threads 1 2] [--repeat 3]
+
+Each thread fits its own estimator (``n_jobs=None``: one OpenMP thread per fit) on
+the same read-only X; BLAS is held to one thread (threadpoolctl), so the only
+parallelism is the Python threads, which run concurrently because the kernel
+releases the GIL. Prints, per thread count, the median wall time of ``--fits`` fits
+and the speed-up over one thread.
+"""
+import argparse
+import os
+import platform
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from clogreg import LogisticRegression
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--cols", type=int, default=50)
+    parser.add_argument("--fits", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()} {platform.processor() or ''}, "
+          f"{os.cpu_count()} CPUs, python {platform.python_version()}, "
+          f"numpy {np.__version__}")
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((args.rows, args.cols))
+    y = (X @ rng.standard_normal(args.cols) + rng.standard_normal(args.rows) > 0)
+    X.setflags(write=False)
+
+    def one_fit(_):
+        LogisticRegression(max_iter=args.epochs, tol=0).fit(X, y)
+
+    print(f"{args.fits} fits of {args.rows:,} x {args.cols} float64, "
+          f"{args.epochs} epochs each; median of {args.repeat}")
+    print("| threads | wall time (s) | speed-up |")
+    print("|---|---|---|")
+    with threadpool_limits(limits=1, user_api="blas"):
+        one_fit(0)  # warm-up: page faults, lazy imports
+        base = None
+        for n_threads in args.threads:
+            times = []
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                    list(pool.map(one_fit, range(args.fits)))
+                times.append(time.perf_counter() - start)
+            median = float(np.median(times))
+            base = base or median
+            print(f"| {n_threads} | {median:.3f} | {base / median:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
