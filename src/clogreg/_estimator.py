@@ -97,8 +97,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
     ``FloatingPointError``: the kernel stops before applying a non-finite step, and
     the estimator is left unfitted. With ``C=np.inf`` on linearly separable data the
     loss has no minimum; with ``tol > 0``, ``fit`` warns (``ConvergenceWarning``,
-    "linearly separable") and keeps the finite coefficients reached. The kernel releases the GIL: separate
-    estimators can be fitted from many threads at once.
+    "linearly separable") and keeps the finite coefficients reached. The kernel
+    releases the GIL: separate estimators can be fitted from many threads at once.
 
     Examples
     --------

@@ -72,8 +72,9 @@ def _check_values(values, input_name):
         if isinstance(v, (str, bytes)):
             raise _strings_error(input_name, values.dtype)
         if isinstance(v, (complex, np.complexfloating)):
-            raise ValueError(f"{input_name} holds complex numbers; clogreg needs real "
-                             f"numbers")
+            # ValueError, as scikit-learn's "Complex data not supported"
+            raise ValueError(f"{input_name} holds complex numbers; "  # noqa: TRY004
+                             f"clogreg needs real numbers")
     try:
         return values.astype(np.float64)
     except (TypeError, ValueError) as exc:
