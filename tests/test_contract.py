@@ -80,6 +80,7 @@ def test_string_column_of_a_dataframe_is_named(data):
     (lambda y: np.arange(len(y)) % 3, "exactly 2 classes, got 3"),
     (lambda y: y[:-1], "inconsistent numbers of samples"),
     (lambda y: np.array([1, "b"] * (len(y) // 2), dtype=object), "mixes label types"),
+    (lambda y: [0, "a"] * (len(y) // 2), r"mixes label types \(numbers, strings\)"),
     (lambda y: np.linspace(0, 1, len(y)), "Unknown label type: continuous"),
     (lambda y: np.where(y > 0, 1.0, np.nan), "Input y contains NaN"),
     (lambda y: None, "requires y to be passed"),

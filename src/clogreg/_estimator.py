@@ -215,9 +215,9 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         scikit-learn's ``validate_data`` does most of it, ``_validation`` the rest.
         """
         X = _validation.check_numeric(X, "X")
+        _validation.check_label_types(y)
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
                              ensure_min_samples=1)
-        _validation.check_label_types(y)
         check_classification_targets(y)
         self.classes_, y_index = np.unique(y, return_inverse=True)
         if self.classes_.size != 2:

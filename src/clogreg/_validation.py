@@ -68,7 +68,7 @@ def _check_values(values, input_name):
                         f"type; convert it to numbers first")
     # Object arrays: every element must be a real number (None becomes NaN and is
     # refused later, by scikit-learn's NaN check).
-    for v in values.ravel():
+    for v in np.asarray(values).ravel():
         if isinstance(v, (str, bytes)):
             raise _strings_error(input_name, values.dtype)
         if isinstance(v, (complex, np.complexfloating)):
@@ -92,14 +92,19 @@ def _strings_error(input_name, dtype):
 def check_label_types(y):
     """Refuse labels that mix strings and numbers, naming the types found.
 
-    scikit-learn's ``check_classification_targets`` refuses them too, but as "Unknown
-    label type: unknown"; this check runs first and says why.
+    Runs before scikit-learn sees y: NumPy would turn the list ``[0, "a"]`` into the
+    strings ``["0", "a"]``, and scikit-learn refuses an object array of both as
+    "Unknown label type: unknown". Object arrays and lists are inspected; other
+    arrays hold one type by construction.
     """
-    y = np.asarray(y) if not hasattr(y, "dtype") else y
-    if getattr(y, "dtype", None) is None or y.dtype.kind != "O":
+    if isinstance(y, (list, tuple)):
+        values = y
+    elif getattr(y, "dtype", None) is not None and y.dtype.kind == "O":
+        values = np.asarray(y, dtype=object).ravel()
+    else:
         return
     kinds = set()
-    for v in np.ravel(y):
+    for v in values:
         if isinstance(v, (str, bytes)):
             kinds.add("strings")
         elif isinstance(v, Number):
