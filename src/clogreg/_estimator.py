@@ -149,9 +149,9 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Training data. float32 stays float32 and float64 stays float64; any
             other numeric dtype (bool, integers, float16) is converted to float64;
-            strings, complex numbers and other non-numbers are refused. A C-contiguous float array
-            (read-only or memory-mapped included) is used without a copy; a
-            Fortran-ordered or strided one is copied once.
+            strings, complex numbers and other non-numbers are refused. A
+            C-contiguous float array (read-only or memory-mapped included) is used
+            without a copy; a Fortran-ordered or strided one is copied once.
         y : array-like of shape (n_samples,)
             Two distinct labels, all numbers or all strings.
         sample_weight : array-like of shape (n_samples,), default=None
