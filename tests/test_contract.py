@@ -208,6 +208,20 @@ def test_predict_checks_the_number_of_features(data):
         clf.predict_proba(with_value(X, np.nan))
 
 
+@pytest.mark.parametrize("make_X, error, message", [
+    (lambda X: X.astype(str).astype(object), ValueError, "X holds strings"),
+    (lambda X: X.astype(str), ValueError, "X holds strings"),
+    (lambda X: X.astype("datetime64[s]"), TypeError, "not a number type"),
+    (lambda X: X.astype(np.complex128), ValueError, "X is complex"),
+])
+def test_predict_refuses_what_fit_refuses(data, make_X, error, message):
+    X, y = data
+    clf = LogisticRegression().fit(X, y)
+    for method in (clf.predict, clf.predict_proba, clf.decision_function):
+        with pytest.raises(error, match=message):
+            method(make_X(X))
+
+
 @pytest.mark.parametrize("method", ["predict", "predict_proba", "decision_function"])
 def test_predict_before_fit_or_after_a_failed_fit(data, method):
     X, y = data

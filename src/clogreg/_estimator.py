@@ -270,6 +270,22 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         return hasattr(self, "coef_")
 
     # ------------------------------------------------------------ predict
+    def decision_function(self, X):
+        """Signed distance to the decision boundary, ``X @ coef_.T + intercept_``.
+
+        X is checked as in ``fit`` (strings and other non-numbers are refused), then
+        by scikit-learn (NaN, inf, number of features).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        return super().decision_function(_validation.check_numeric(X, "X"))
+
     def predict_proba(self, X):
         """Probability of each class, shape (n_samples, 2), columns as ``classes_``.
 
