@@ -8,7 +8,7 @@ example count comes from the profile in conftest.py (>= 2,000 in all by default)
 """
 import numpy as np
 import pytest
-from hypothesis import given, note
+from hypothesis import event, given, note
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -79,7 +79,8 @@ def datasets(draw, max_scale_exponent=(-300, 300)):
     """X (any numeric dtype, values possibly scaled to extremes), y, weights."""
     n = draw(st.integers(2, 25))
     d = draw(st.integers(1, 5))
-    dtype = draw(st.sampled_from([np.float64, np.float32, np.int64, np.uint8, np.bool_]))
+    dtype = draw(st.sampled_from([np.float64, np.float32, np.float64, np.int64, np.float64,
+                                  np.uint8, np.float32, np.bool_]))
     if dtype == np.bool_:
         X = draw(hnp.arrays(dtype, (n, d)))
     elif np.issubdtype(dtype, np.integer):
@@ -89,12 +90,18 @@ def datasets(draw, max_scale_exponent=(-300, 300)):
     else:
         width = 32 if dtype == np.float32 else 64
         X = draw(hnp.arrays(dtype, (n, d), elements=st.floats(
-            -1e3, 1e3, width=width, allow_subnormal=False)))
+            -1e3, 1e3, width=width, allow_subnormal=False),
+            fill=st.nothing()))  # every element drawn: not mostly one fill value
         lo, hi = max_scale_exponent
         if width == 32:
             lo, hi = max(lo, -30), min(hi, 30)
-        exponent = draw(st.one_of(st.just(0), st.integers(lo, hi)))
-        X = (X.astype(np.float64) * 10.0**exponent).astype(dtype)
+        exponents = st.sampled_from([0, -300, -150, -30, -5, 5, 30, 150, 300]).map(
+            lambda e: min(max(e, lo), hi))
+        if draw(st.booleans()):  # one scale for X, or one per column
+            scale = 10.0 ** draw(exponents)
+        else:
+            scale = 10.0 ** np.array([draw(exponents) for _ in range(d)])
+        X = (X.astype(np.float64) * scale).astype(dtype)
     y, kind = draw(labels(n))
     return X, y, kind, draw(weights(n))
 
@@ -124,10 +131,14 @@ def test_fit_works_or_says_why(data, C, max_iter, fit_intercept, l1_ratio):
     try:
         clf.fit(X, y, sample_weight=sw)
     except ValueError as exc:  # the only refusal valid data may meet: huge values
+        event("refused: values too large")
         note(str(exc))
         assert "overflows" in str(exc) and "rescale X" in str(exc)
         assert np.abs(X.astype(np.float64)).max() > 1e15
         return
+    magnitude = np.abs(X.astype(np.float64)).max()
+    event("fitted, max |x| " + ("> 1e100" if magnitude > 1e100 else
+                                "< 1e-100" if 0 < magnitude < 1e-100 else "moderate"))
     check_fitted(clf, X, y)
     again = clf.fit(X, y, sample_weight=sw)
     coef, intercept = clf.coef_.copy(), clf.intercept_.copy()
