@@ -24,9 +24,9 @@ _NUMBER_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 def check_numeric(X, input_name="X"):
     """Refuse array-likes that do not hold real numbers; return X, maybe converted.
 
-    Arrays and pandas DataFrames are inspected through their dtypes without a copy;
-    other array-likes (lists) are converted with ``np.asarray`` first and that array
-    is returned. Object arrays are checked element by element and returned as
+    NumPy arrays and pandas DataFrames are inspected through their dtypes without a
+    copy; other array-likes (lists) are converted with ``np.asarray`` first and that
+    array is returned. Object arrays are checked element by element and returned as
     float64. Numeric data are returned unchanged, for scikit-learn to validate.
 
     Raises
@@ -42,7 +42,8 @@ def check_numeric(X, input_name="X"):
             if getattr(dtype, "kind", "O") not in _NUMBER_KINDS:
                 _check_values(np.asarray(X[name]), f"{input_name} column {name!r}")
         return X
-    if not hasattr(X, "dtype") or not hasattr(X, "shape"):
+    if not isinstance(getattr(X, "dtype", None), np.dtype) or not hasattr(X, "shape"):
+        # lists, scalars, pandas Series with extension dtypes, other libraries' arrays
         if X is None:
             return X  # scikit-learn names this itself
         try:
