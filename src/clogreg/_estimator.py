@@ -22,13 +22,13 @@ from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from . import _solvers
+from . import _solvers, _validation
 
 SOLVERS = ("auto", "gd", "sgd", "lbfgs", "newton")
 #: "auto" uses Newton for binary problems up to this many features, L-BFGS above.
@@ -140,6 +140,16 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         quantity compared with ``tol``; entry ``k`` measured at the parameters
         entering iteration ``k``.
 
+    Notes
+    -----
+    Inputs are checked before the kernel runs; the README's "Input contract" lists
+    every case. A learning rate so large that the loss or a step overflows raises
+    ``FloatingPointError``: the kernel stops before applying a non-finite step, and
+    the estimator is left unfitted. With ``C=np.inf`` on linearly separable data the
+    loss has no minimum; with ``tol > 0``, ``fit`` warns (``ConvergenceWarning``,
+    "linearly separable") and keeps the finite coefficients reached. The kernel
+    releases the GIL: separate estimators can be fitted from many threads at once.
+
     Examples
     --------
     >>> import numpy as np
@@ -199,13 +209,15 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data. float32 stays float32 and float64 stays float64; any
-            other numeric dtype is converted to float64. A C-contiguous float array
-            (read-only or memory-mapped included) is used without a copy; a
-            Fortran-ordered or strided one is copied once.
+            other numeric dtype (bool, integers, float16) is converted to float64;
+            strings, complex numbers and other non-numbers are refused. A
+            C-contiguous float array (read-only or memory-mapped included) is used
+            without a copy; a Fortran-ordered or strided one is copied once.
         y : array-like of shape (n_samples,)
-            Labels of any type (numbers, strings), at least two distinct ones.
+            Labels of any type, all numbers or all strings; at least two distinct.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative, finite weights, not all zero.
+            Non-negative, finite weights, not all zero, with a finite sum; a
+            scalar is used for every row.
 
         Returns
         -------
@@ -215,10 +227,22 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            For invalid parameters or data, or an option the solver does not
-            support (the message names the problem).
+            For invalid parameters or data (the message names the problem; see the
+            README's "Input contract"), an option the solver does not support, or
+            X so large that the automatic step size cannot be represented.
+        TypeError
+            For X or sample_weight whose dtype is not a number type (datetime,
+            structured, objects that are not numbers) and for sparse X.
         FloatingPointError
             When the loss or a step becomes non-finite (a learning rate too large).
+            The estimator is then left unfitted (no mix of old and new attributes).
+
+        Warns
+        -----
+        ConvergenceWarning
+            When ``max_iter`` epochs did not reach ``tol``, or, with ``C=np.inf``,
+            when the data are linearly separable (then no minimum exists). Neither
+            is raised with ``tol=0``, which asks for ``max_iter`` epochs.
         """
         self._validate_params()
         for streaming_state in ("_partial_classes", "_sgd_state"):  # fit starts afresh
@@ -364,16 +388,21 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
                                          n_out)
         if not np.isfinite(bound):
             raise ValueError(
-                "X has values so large that the squared row norms overflow; "
-                "rescale X (e.g. sklearn.preprocessing.StandardScaler)")
+                f"X has values so large that the step-size bound (the sum of the "
+                f"squared row norms) overflows {X.dtype}; rescale X (e.g. "
+                f"sklearn.preprocessing.StandardScaler)")
         return 1.0 / bound if bound > 0 else 1.0
 
     def _validate_inputs(self, X, y, sample_weight, reset=True):
         """Return C-contiguous float X, encoded y in X's dtype, and weights.
 
         y becomes 0.0 / 1.0 for two classes and class indices for more; the sample
-        weights include the class weights (an empty array: all ones).
+        weights include the class weights (an empty array: all ones). The README's
+        "Input contract" lists what is refused and with which message; scikit-learn's
+        ``validate_data`` does most of it, ``_validation`` the rest.
         """
+        X = _validation.check_numeric(X, "X")
+        _validation.check_label_types(y)
         if _passes_unchanged(X, y):
             # scikit-learn's checks would return X and y as they are: run only its
             # bookkeeping (n_features_in_, feature_names_in_). Saves ~150 us a fit.
@@ -396,37 +425,42 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         if self.classes_.size < 2:
             raise ValueError(
                 f"y must hold at least 2 classes; got 1 class: {self.classes_.tolist()}")
-        if sample_weight is not None:
-            sample_weight = check_array(sample_weight, ensure_2d=False, dtype=X.dtype,
-                                        order="C", input_name="sample_weight")
-            if sample_weight.shape != (X.shape[0],):
-                raise ValueError(f"sample_weight must have shape ({X.shape[0]},), "
-                                 f"got {sample_weight.shape}")
-            if np.any(sample_weight < 0):
-                raise ValueError("sample_weight must be non-negative")
+        sample_weight = _validation.check_sample_weight(sample_weight, X.shape[0], X.dtype)
         if self.class_weight is not None:
+            given = sample_weight if sample_weight.size else None
             try:  # scikit-learn >= 1.7 weights "balanced" by the sample weights
                 per_class = compute_class_weight(self.class_weight, classes=self.classes_,
-                                                 y=y, sample_weight=sample_weight)
+                                                 y=y, sample_weight=given)
             except TypeError:
                 per_class = compute_class_weight(self.class_weight, classes=self.classes_,
                                                  y=y)
             weights = per_class[y_enc.astype(np.intp)].astype(X.dtype)
-            sample_weight = weights if sample_weight is None else sample_weight * weights
-        if sample_weight is None:
-            return X, y_enc, np.empty(0, dtype=X.dtype)
-        if not np.any(sample_weight > 0):
-            raise ValueError("sample_weight must not be all zero")
+            sample_weight = sample_weight * weights if sample_weight.size else weights
+            if not np.any(sample_weight > 0):
+                raise ValueError("sample_weight times class_weight is zero for every row")
         return X, y_enc, sample_weight
 
     def _store_result(self, result, dtype, learning_rate, warn=True):
         if result.stop_reason == "nonfinite":
+            self._forget_fit()
             step = "" if learning_rate is None else f" with learning_rate={learning_rate:g}"
             raise FloatingPointError(
                 f"the loss or the update became non-finite at iteration "
                 f"{result.n_iter}{step}: the step is too large for this data "
                 f"(try learning_rate='auto' or a smaller value, or rescale X)")
-        if result.stop_reason == "max_iter" and self.tol > 0 and warn:
+        if self.tol > 0 and warn and np.isinf(self.C) and self.solver_ != "sgd" \
+                and np.any(result.accuracy == 100.0):
+            # An iterate that classifies every row correctly certifies that the data
+            # are linearly separable: without a penalty the loss then has no minimum.
+            # (tol=0 asks for max_iter epochs, not a minimum: no warning. SGD's
+            # accuracy mixes several iterates, so it certifies nothing.)
+            warnings.warn(
+                f"the training data are linearly separable: with C=np.inf the loss has "
+                f"no minimum and the coefficients would grow without bound; stopped "
+                f"after {result.n_iter} iterations with finite coefficients whose size "
+                f"is set by tol and max_iter (use a finite C)",
+                ConvergenceWarning, stacklevel=3)
+        elif result.stop_reason == "max_iter" and self.tol > 0 and warn:
             warnings.warn(
                 f"solver={self.solver_!r} did not reach tol={self.tol:g} in max_iter="
                 f"{self.max_iter} iterations; increase max_iter or rescale X",
@@ -441,7 +475,33 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             for k, (loss, acc) in enumerate(zip(result.loss, result.accuracy)):
                 print(f"Epoch: {k} | Accuracy: {acc:.4f} | Cost: {loss:.4f}")
 
+    def _forget_fit(self):
+        """Drop every fitted attribute, so that a failed fit leaves no mixed state."""
+        for name in [v for v in vars(self) if v.endswith("_") and not v.startswith("__")]:
+            delattr(self, name)
+
+    def __sklearn_is_fitted__(self):
+        # Fitted means coefficients exist; a fit that failed after validation may have
+        # set classes_ or n_features_in_ alone, and predict must then say "not fitted".
+        return hasattr(self, "coef_")
+
     # ------------------------------------------------------------ predict
+    def decision_function(self, X):
+        """Signed distance to the decision boundary, ``X @ coef_.T + intercept_``.
+
+        X is checked as in ``fit`` (strings and other non-numbers are refused), then
+        by scikit-learn (NaN, inf, number of features).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        return super().decision_function(_validation.check_numeric(X, "X"))
+
     def predict_proba(self, X):
         """Probability of each class, shape (n_samples, n_classes), as ``classes_``.
 

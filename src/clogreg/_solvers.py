@@ -100,45 +100,59 @@ def lipschitz_bound(X, sample_weight, fit_intercept, alpha_l2, n_out=1):
     ``c * lambda_max(A.T @ diag(s) @ A) + alpha_l2``. Up to GRAM_MAX_FEATURES features
     ``lambda_max`` is computed exactly from the Gram matrix (BLAS, no copy of X);
     above, it is bounded by the squared Frobenius norm ``sum_i s_i ||a_i||^2``.
+    Computed in float64. Returns inf when the bound overflows, or, for float32 X,
+    when the summed gradient could overflow float32.
     """
     c = 0.25 if n_out == 1 else 0.5
     n, d = X.shape
-    if d <= GRAM_MAX_FEATURES:
-        gram = _weighted_gram(X, sample_weight, fit_intercept)
-        if not np.all(np.isfinite(gram)):
-            return np.inf
-        top = float(scipy.linalg.eigvalsh(gram, subset_by_index=[gram.shape[0] - 1] * 2)[0])
-        return c * top + alpha_l2
-    flat = X.ravel()  # a view: X is C-contiguous
-    if sample_weight.size:
-        frob = float(np.einsum("ij,ij,i->", X, X, sample_weight, dtype=np.float64))
-        total = float(sample_weight.sum(dtype=np.float64))
-    else:
-        frob = float(np.dot(flat, flat))  # BLAS, no temporary
-        total = float(n)
-    return c * (frob + (total if fit_intercept else 0.0)) + alpha_l2
+    total = float(sample_weight.sum(dtype=np.float64)) if sample_weight.size else float(n)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow: inf, reported below
+        if d <= GRAM_MAX_FEATURES:
+            gram = _weighted_gram(X, sample_weight, fit_intercept)
+            if not np.all(np.isfinite(gram)):
+                return np.inf
+            frob = float(np.trace(gram)) - (total if fit_intercept else 0.0)
+            top = float(scipy.linalg.eigvalsh(gram, subset_by_index=[gram.shape[0] - 1] * 2)[0])
+        else:
+            if sample_weight.size:
+                frob = float(np.einsum("ij,ij,i->", X, X, sample_weight, dtype=np.float64))
+            else:
+                flat = X.ravel()  # a view: X is C-contiguous
+                frob = float(np.dot(flat, flat))  # BLAS, no temporary
+                if not np.isfinite(frob) and X.dtype != np.float64:
+                    # float32 squares overflow from |x| ~ 1e19 on; the bound is float64
+                    frob = float(np.einsum("i,i->", flat, flat, dtype=np.float64))
+            top = frob + (total if fit_intercept else 0.0)
+    if not np.isfinite(top):
+        return np.inf
+    if X.dtype == np.float32 and not total * frob <= float(np.finfo(np.float32).max) ** 2:
+        # The float32 gradient sum_i s_i |x_ij| <= sqrt(total * frob) could overflow.
+        return np.inf
+    return c * top + alpha_l2
 
 
 def _weighted_gram(X, sample_weight, fit_intercept):
-    """``A.T @ diag(s) @ A`` for ``A = [X, 1]`` (or X), a chunk of rows at a time."""
+    """``A.T @ diag(s) @ A`` for ``A = [X, 1]`` (or X) in float64, in row chunks."""
     n, d = X.shape
     m = d + 1 if fit_intercept else d
     gram = np.zeros((m, m))
-    if not sample_weight.size:
-        gram[:d, :d] = X.T @ X
+    if not sample_weight.size and X.dtype == np.float64:
+        gram[:d, :d] = X.T @ X  # BLAS on X itself, no copy
         if fit_intercept:
             gram[:d, d] = gram[d, :d] = X.sum(axis=0, dtype=np.float64)
             gram[d, d] = n
         return gram
     for start in range(0, n, _kernel.CHUNK_ROWS):  # bounded temporaries, no copy of X
         rows = slice(start, start + _kernel.CHUNK_ROWS)
-        Xs, s = X[rows], sample_weight[rows].astype(np.float64)
+        Xs = X[rows].astype(np.float64)
+        s = sample_weight[rows].astype(np.float64) if sample_weight.size \
+            else np.ones(Xs.shape[0])
         gram[:d, :d] += Xs.T @ (Xs * s[:, None])
         if fit_intercept:
             gram[:d, d] += Xs.T @ s
     if fit_intercept:
         gram[d, :d] = gram[:d, d]
-        gram[d, d] = sample_weight.sum(dtype=np.float64)
+        gram[d, d] = sample_weight.sum(dtype=np.float64) if sample_weight.size else n
     return gram
 
 
