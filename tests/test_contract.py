@@ -76,8 +76,7 @@ def test_string_column_of_a_dataframe_is_named(data):
 
 
 @pytest.mark.parametrize("make_y, message", [
-    (lambda y: np.zeros_like(y), "exactly 2 classes, got 1"),
-    (lambda y: np.arange(len(y)) % 3, "exactly 2 classes, got 3"),
+    (lambda y: np.zeros_like(y), "at least 2 classes; got 1 class"),
     (lambda y: y[:-1], "inconsistent numbers of samples"),
     (lambda y: np.array([1, "b"] * (len(y) // 2), dtype=object), "mixes label types"),
     (lambda y: [0, "a"] * (len(y) // 2), r"mixes label types \(numbers, strings\)"),
@@ -93,7 +92,7 @@ def test_bad_y_is_refused(data, make_y, message):
 
 def test_one_sample_is_refused(data):
     X, y = data
-    with pytest.raises(ValueError, match="exactly 2 classes, got 1"):
+    with pytest.raises(ValueError, match="at least 2 classes; got 1 class"):
         LogisticRegression().fit(X[:1], y[:1])
 
 
@@ -131,7 +130,7 @@ def test_sample_weight_too_large_for_float32_is_refused(data):
     ({"max_iter": 0}, "'max_iter' parameter"),
     ({"max_iter": 2.5}, "'max_iter' parameter"),
     ({"tol": np.nan}, "'tol' parameter"),
-    ({"solver": "sgd"}, "'solver' parameter"),
+    ({"solver": "saga"}, "'solver' parameter"),
 ])
 def test_bad_parameters_are_refused(data, params, message):
     X, y = data
@@ -228,7 +227,7 @@ def test_predict_before_fit_or_after_a_failed_fit(data, method):
     with pytest.raises(NotFittedError, match="not fitted yet"):
         getattr(LogisticRegression(), method)(X)
     failed = LogisticRegression()
-    with pytest.raises(ValueError, match="exactly 2 classes"):
+    with pytest.raises(ValueError, match="at least 2 classes"):
         failed.fit(X, np.zeros_like(y))
     with pytest.raises(NotFittedError, match="not fitted yet"):
         getattr(failed, method)(X)
@@ -240,7 +239,7 @@ def test_huge_float32_values_train_with_the_bound_in_float64(data):
     # fit(k X, C) is fit(X, C k^2): for k = 1e19 the penalty vanishes, so coef * k is
     # scikit-learn's unpenalised solution on X.
     X, y = data
-    clf = LogisticRegression(tol=1e-5, max_iter=200_000)
+    clf = LogisticRegression(solver="gd", tol=1e-5, max_iter=200_000)
     with pytest.warns(ConvergenceWarning, match="did not reach tol"):
         clf.fit((X * 1e19).astype(np.float32), y)  # gd with one step: badly conditioned
     ref = SkLogisticRegression(C=np.inf, tol=1e-10).fit(X, y)
@@ -272,8 +271,9 @@ def test_overflowing_loss_raises_and_leaves_the_estimator_unfitted(data):
     X, y = data
     clf = LogisticRegression().fit(X, y)
     # A step of 1e307 takes the coefficients to ~1e308 and z = X w overflows.
-    with pytest.raises(FloatingPointError, match="non-finite at epoch 1"):
-        clf.set_params(C=np.inf, learning_rate=1e307, max_iter=50, tol=0).fit(X, y)
+    with pytest.raises(FloatingPointError, match="non-finite at iteration 1"):
+        clf.set_params(C=np.inf, solver="gd", learning_rate=1e307, max_iter=50,
+                       tol=0).fit(X, y)
     assert not hasattr(clf, "coef_")
     with pytest.raises(NotFittedError):
         clf.predict(X)

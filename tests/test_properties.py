@@ -122,12 +122,15 @@ def check_fitted(clf, X, y):
 
 @given(data=datasets(), C=st.sampled_from([0.01, 1.0, 1e6, np.inf]),
        max_iter=st.integers(1, 30), fit_intercept=st.booleans(),
-       l1_ratio=st.sampled_from([0.0, 0.5, 1.0]))
-def test_fit_works_or_says_why(data, C, max_iter, fit_intercept, l1_ratio):
+       l1_ratio=st.sampled_from([0.0, 0.5, 1.0]),
+       solver=st.sampled_from(["gd", "sgd", "lbfgs", "newton"]))
+def test_fit_works_or_says_why(data, C, max_iter, fit_intercept, l1_ratio, solver):
     X, y, _, sw = data
+    if solver == "lbfgs":
+        l1_ratio = 0.0  # lbfgs refuses L1 (tested in test_estimator.py)
     originals = [a.copy() for a in (X, y) + ((sw,) if sw is not None else ())]
     clf = LogisticRegression(C=C, l1_ratio=l1_ratio, max_iter=max_iter,
-                             fit_intercept=fit_intercept)
+                             fit_intercept=fit_intercept, solver=solver, random_state=0)
     try:
         clf.fit(X, y, sample_weight=sw)
     except ValueError as exc:  # the only refusal valid data may meet: huge values
@@ -158,7 +161,7 @@ def test_memory_layout_does_not_change_the_result(data, layout, max_iter):
     reference = X
     if layout == "big-endian" and X.dtype == np.float32:
         reference = X.astype(np.float64)  # non-native float32 is trained in float64
-    params = {"max_iter": max_iter, "tol": 0}
+    params = {"solver": "gd", "max_iter": max_iter, "tol": 0}
     clf = LogisticRegression(**params).fit(variant, y, sample_weight=sw)
     ref = LogisticRegression(**params).fit(reference, y, sample_weight=sw)
     np.testing.assert_array_equal(clf.coef_, ref.coef_)
@@ -173,7 +176,7 @@ def test_float32_agrees_with_float64(data, C, max_iter):
     X, y, _, sw = data
     X32 = X.astype(np.float32)
     X64 = X32.astype(np.float64)  # the same values: only the arithmetic differs
-    params = {"C": C, "max_iter": max_iter, "tol": 0}
+    params = {"solver": "gd", "C": C, "max_iter": max_iter, "tol": 0}
     f32 = LogisticRegression(**params).fit(X32, y, sample_weight=sw)
     f64 = LogisticRegression(**params).fit(X64, y, sample_weight=sw)
     assert f32.coef_.dtype == np.float32 and f64.coef_.dtype == np.float64
@@ -194,7 +197,7 @@ def test_rows_with_zero_weight_do_not_matter(data, max_iter):
         sw = np.ones(len(y))
         sw[np.flatnonzero(y == y[0])[1:2]] = 0.0  # drop a row, keep both classes
     keep = sw > 0
-    params = {"max_iter": max_iter, "tol": 0}
+    params = {"solver": "gd", "max_iter": max_iter, "tol": 0}
     full = LogisticRegression(**params).fit(X, y, sample_weight=sw)
     kept = LogisticRegression(**params).fit(X[keep], y[keep], sample_weight=sw[keep])
     check_fitted(full, X, y)

@@ -17,7 +17,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import log_softmax
+from scipy.special import expit, log_softmax, softmax
 from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
@@ -269,6 +269,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
                 alpha_l2=alpha_l2, alpha_l1=alpha_l1, fit_intercept=self.fit_intercept,
                 max_iter=self.max_iter, tol=self.tol, n_threads=n_threads)
         else:
+            _solvers.check_scale(X, sample_weight)  # one BLAS pass; gd's bound does it
             problem = _solvers.Problem(X, y_enc, sample_weight, n_out, self.fit_intercept,
                                        alpha_l2, alpha_l1, n_threads)
             if solver == "sgd":
@@ -387,10 +388,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         bound = _solvers.lipschitz_bound(X, sample_weight, self.fit_intercept, alpha_l2,
                                          n_out)
         if not np.isfinite(bound):
-            raise ValueError(
-                f"X has values so large that the step-size bound (the sum of the "
-                f"squared row norms) overflows {X.dtype}; rescale X (e.g. "
-                f"sklearn.preprocessing.StandardScaler)")
+            raise ValueError(_solvers._scale_message(X.dtype))
         return 1.0 / bound if bound > 0 else 1.0
 
     def _validate_inputs(self, X, y, sample_weight, reset=True):
@@ -513,7 +511,11 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        return np.exp(self.predict_log_proba(X))
+        z = self.decision_function(X)
+        if z.ndim == 1:
+            p1 = expit(z)
+            return np.column_stack([1.0 - p1, p1])
+        return softmax(z, axis=1)
 
     def predict_log_proba(self, X):
         """Log of ``predict_proba``, computed stably (no log(0) for large |z|).

@@ -15,6 +15,7 @@ parameters entering iteration k. ``grad_norm`` is the max-norm of the gradient o
 *mean* objective (for L1: of the proximal gradient mapping or the minimum-norm
 subgradient), the quantity compared with ``tol``.
 """
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -114,21 +115,45 @@ def lipschitz_bound(X, sample_weight, fit_intercept, alpha_l2, n_out=1):
             frob = float(np.trace(gram)) - (total if fit_intercept else 0.0)
             top = float(scipy.linalg.eigvalsh(gram, subset_by_index=[gram.shape[0] - 1] * 2)[0])
         else:
-            if sample_weight.size:
-                frob = float(np.einsum("ij,ij,i->", X, X, sample_weight, dtype=np.float64))
-            else:
-                flat = X.ravel()  # a view: X is C-contiguous
-                frob = float(np.dot(flat, flat))  # BLAS, no temporary
-                if not np.isfinite(frob) and X.dtype != np.float64:
-                    # float32 squares overflow from |x| ~ 1e19 on; the bound is float64
-                    frob = float(np.einsum("i,i->", flat, flat, dtype=np.float64))
+            frob = squared_norm_sum(X, sample_weight)
             top = frob + (total if fit_intercept else 0.0)
-    if not np.isfinite(top):
-        return np.inf
-    if X.dtype == np.float32 and not total * frob <= float(np.finfo(np.float32).max) ** 2:
-        # The float32 gradient sum_i s_i |x_ij| <= sqrt(total * frob) could overflow.
+    if not np.isfinite(top) or not _gradient_fits(X, total, frob):
         return np.inf
     return c * top + alpha_l2
+
+
+def squared_norm_sum(X, sample_weight):
+    """``sum_i s_i ||x_i||^2`` in float64, one pass over X without a copy (inf on
+    overflow)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if sample_weight.size:
+            return float(np.einsum("ij,ij,i->", X, X, sample_weight, dtype=np.float64))
+        flat = X.ravel()  # a view: X is C-contiguous
+        frob = float(np.dot(flat, flat))  # BLAS, no temporary
+        if not np.isfinite(frob) and X.dtype != np.float64:
+            # float32 squares overflow from |x| ~ 1e19 on; the sum is wanted in float64
+            frob = float(np.einsum("i,i->", flat, flat, dtype=np.float64))
+        return frob
+
+
+def _gradient_fits(X, total, frob):
+    """Whether every gradient sum ``sum_i s_i |x_ij|`` (<= sqrt(total * frob)) is
+    sure to be finite in X's dtype."""
+    return bool(np.sqrt(total) * np.sqrt(frob) <= float(np.finfo(X.dtype).max))
+
+
+def check_scale(X, sample_weight):
+    """Raise ValueError when X is so large that the passes' sums could overflow."""
+    total = float(sample_weight.sum(dtype=np.float64)) if sample_weight.size \
+        else float(X.shape[0])
+    frob = squared_norm_sum(X, sample_weight)
+    if not np.isfinite(frob) or not _gradient_fits(X, total, frob):
+        raise ValueError(_scale_message(X.dtype))
+
+
+def _scale_message(dtype, what="the step-size bound (the sum of the squared row norms)"):
+    return (f"X has values so large that {what} overflows {dtype}; rescale X "
+            f"(e.g. sklearn.preprocessing.StandardScaler)")
 
 
 def _weighted_gram(X, sample_weight, fit_intercept):
@@ -136,14 +161,18 @@ def _weighted_gram(X, sample_weight, fit_intercept):
     n, d = X.shape
     m = d + 1 if fit_intercept else d
     gram = np.zeros((m, m))
-    if not sample_weight.size and X.dtype == np.float64:
-        gram[:d, :d] = X.T @ X  # BLAS on X itself, no copy
-        if fit_intercept:
-            gram[:d, d] = gram[d, :d] = X.sum(axis=0, dtype=np.float64)
-            gram[d, d] = n
-        return gram
-    for start in range(0, n, _kernel.CHUNK_ROWS):  # bounded temporaries, no copy of X
-        rows = slice(start, start + _kernel.CHUNK_ROWS)
+    if not sample_weight.size:
+        with np.errstate(over="ignore", invalid="ignore"):
+            gram[:d, :d] = X.T @ X  # BLAS on X itself, no copy
+        if np.all(np.isfinite(gram)) or X.dtype == np.float64:
+            if fit_intercept:
+                gram[:d, d] = gram[d, :d] = X.sum(axis=0, dtype=np.float64)
+                gram[d, d] = n
+            return gram
+        gram[:] = 0.0  # float32 products overflowed: redo in float64, below
+    rows_per_chunk = 1024  # bounded float64 temporaries, no copy of X
+    for start in range(0, n, rows_per_chunk):
+        rows = slice(start, start + rows_per_chunk)
         Xs = X[rows].astype(np.float64)
         s = sample_weight[rows].astype(np.float64) if sample_weight.size \
             else np.ones(Xs.shape[0])
@@ -256,6 +285,8 @@ def newton(problem, coef, intercept, *, max_iter, tol):
     for it in range(max_iter + 1):
         loss, gb, h_sum, correct = _kernel.newton_pass(
             X, problem.y, problem.sample_weight, w.astype(dtype), b, grad, H, H_wb)
+        if not (np.all(np.isfinite(H)) and np.all(np.isfinite(H_wb))):
+            raise ValueError(_scale_message(X.dtype, "the Hessian's sums of squares"))
         f = loss + 0.5 * a2 * np.dot(w, w) + a1 * np.abs(w).sum()
         g = np.concatenate([grad.astype(np.float64) + a2 * w, [gb] if fit_b else []])
         theta = np.concatenate([w, [b] if fit_b else []])
@@ -301,11 +332,15 @@ def newton(problem, coef, intercept, *, max_iter, tol):
 def _newton_step(A, g, theta, l1):
     """Minimiser of g.delta + delta.A.delta/2 (+ sum l1 |theta + delta|)."""
     if not np.any(l1 > 0):
-        try:
-            return scipy.linalg.solve(A, -g, assume_a="pos")
-        except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
-            # singular (e.g. no penalty and a constant feature): least squares
-            return scipy.linalg.lstsq(A, -g)[0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+            try:
+                return scipy.linalg.solve(A, -g, assume_a="pos")
+            except (np.linalg.LinAlgError, scipy.linalg.LinAlgError,
+                    scipy.linalg.LinAlgWarning):
+                # singular or nearly (no penalty and constant or repeated features):
+                # the minimum-norm least-squares step
+                return scipy.linalg.lstsq(A, -g)[0]
     delta = np.zeros_like(g)
     _kernel.cd_quadratic(np.ascontiguousarray(A), g, theta, l1, delta, 1000, 1e-12)
     return delta

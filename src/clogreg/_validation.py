@@ -62,8 +62,8 @@ def _check_values(values, input_name):
     if kind in "US":
         raise _strings_error(input_name, values.dtype)
     if kind == "c":
-        raise ValueError(f"{input_name} is complex (dtype {values.dtype}); "
-                         f"clogreg needs real numbers")
+        raise ValueError(f"Complex data not supported: {input_name} is complex (dtype "
+                         f"{values.dtype}); clogreg needs real numbers")
     if kind != "O":
         raise TypeError(f"{input_name} has dtype {values.dtype}, which is not a number "
                         f"type; convert it to numbers first")
@@ -74,8 +74,8 @@ def _check_values(values, input_name):
             raise _strings_error(input_name, values.dtype)
         if isinstance(v, (complex, np.complexfloating)):
             # ValueError, as scikit-learn's "Complex data not supported"
-            raise ValueError(f"{input_name} holds complex numbers; "  # noqa: TRY004
-                             f"clogreg needs real numbers")
+            raise ValueError(f"Complex data not supported: {input_name} holds "  # noqa: TRY004
+                             f"complex numbers; clogreg needs real numbers")
     try:
         return values.astype(np.float64)
     except (TypeError, ValueError) as exc:
