@@ -131,6 +131,16 @@ def test_sample_weight_too_large_for_float32_is_refused(data):
     ({"max_iter": 2.5}, "'max_iter' parameter"),
     ({"tol": np.nan}, "'tol' parameter"),
     ({"solver": "saga"}, "'solver' parameter"),
+    ({"learning_rate": "constant"}, "'learning_rate' parameter"),
+    ({"tol": -1.0}, "'tol' parameter"),
+    ({"l1_ratio": 1.5}, "'l1_ratio' parameter"),
+    ({"class_weight": "auto"}, "'class_weight' parameter"),
+    ({"batch_size": 0}, "'batch_size' parameter"),
+    ({"lr_schedule": "optimal"}, "'lr_schedule' parameter"),
+    # combinations a solver cannot honour (no silent fallback to another algorithm)
+    ({"solver": "lbfgs", "l1_ratio": 0.5}, "solver='lbfgs' supports only L2"),
+    ({"solver": "lbfgs", "learning_rate": 0.1}, "applies to solver='gd' or 'sgd' only"),
+    ({"solver": "newton", "learning_rate": 0.1}, "applies to solver='gd' or 'sgd' only"),
 ])
 def test_bad_parameters_are_refused(data, params, message):
     X, y = data

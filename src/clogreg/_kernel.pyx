@@ -380,6 +380,58 @@ def loss_grad(
     return loss, gb, correct
 
 
+cdef bint _propose_step(
+    const floating[::1] w,        # IN  (p,) current coefficients
+    const double[::1] b,          # IN  (K,) current intercepts
+    floating[::1] grad,           # IN: gradient of the data term; OUT: proposed w
+    double[::1] grad_b,           # IN: intercepts' gradient; OUT: proposed b
+    double step,
+    double grad_div,              # the gradients are divided by this (batch rows)
+    double alpha_l2,
+    double alpha_l1,
+    bint fit_intercept,
+    double* gmax,                 # OUT max |change|
+) noexcept nogil:
+    """Write the proximal gradient step into grad / grad_b; return whether finite.
+
+        w' = soft_threshold(w - step * (grad / grad_div + alpha_l2 * w), step * alpha_l1)
+        b' = b - step * grad_b / grad_div
+
+    The proposal replaces the gradients (no longer needed), so that w and b are only
+    overwritten (``_take_step``) once the whole step is known to be finite.
+    """
+    cdef Py_ssize_t j, k
+    cdef double wj, new_wj, thresh = step * alpha_l1
+    cdef bint finite = True
+    gmax[0] = 0.0
+    for j in range(w.shape[0]):
+        wj = w[j]
+        new_wj = wj - step * (grad[j] / grad_div + alpha_l2 * wj)
+        if new_wj > thresh:               # soft threshold: the L1 proximal step
+            new_wj -= thresh
+        elif new_wj < -thresh:
+            new_wj += thresh
+        else:
+            new_wj = 0.0
+        finite = finite and isfinite(new_wj)
+        gmax[0] = max(gmax[0], fabs(wj - new_wj))
+        grad[j] = <floating>new_wj
+    for k in range(b.shape[0]):
+        grad_b[k] = b[k] - step * grad_b[k] / grad_div if fit_intercept else b[k]
+        finite = finite and isfinite(grad_b[k])
+        gmax[0] = max(gmax[0], fabs(b[k] - grad_b[k]))
+    return finite
+
+
+cdef void _take_step(floating[::1] w, double[::1] b, const floating[::1] new_w,
+                     const double[::1] new_b) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(w.shape[0]):
+        w[j] = new_w[j]
+    for j in range(b.shape[0]):
+        b[j] = new_b[j]
+
+
 def gd_fit(
     const floating[:, ::1] X,     # IN  (n, d)
     const floating[::1] y,        # IN  (n,) binary: 0.0 / 1.0; multinomial: class index
@@ -430,12 +482,11 @@ def gd_fit(
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr}")
 
-    cdef Py_ssize_t n = X.shape[0], p = w.shape[0], j, k
+    cdef Py_ssize_t n = X.shape[0], p = w.shape[0], j
     cdef int epoch, n_iter = 0
     cdef Status status = STATUS_MAX_ITER
-    cdef double loss, penalty, correct, gmax, wj, new_wj, thresh
+    cdef double loss, penalty, correct, gmax
     cdef double[::1] grad_b = cvarray(shape=(K,), itemsize=sizeof(double), format="d")
-    cdef double[::1] new_b = cvarray(shape=(K,), itemsize=sizeof(double), format="d")
     cdef bint finite
     with nogil:
         for epoch in range(max_iter):
@@ -448,27 +499,8 @@ def gd_fit(
             penalty = 0.0
             for j in range(p):
                 penalty += 0.5 * alpha_l2 * w[j] * w[j] + alpha_l1 * fabs(w[j])
-            # The proposed step goes into `grad` (no longer needed), so that w is
-            # only overwritten once the whole step is known to be finite.
-            thresh = lr * alpha_l1
-            gmax = 0.0
-            finite = isfinite(loss)
-            for j in range(p):
-                wj = w[j]
-                new_wj = wj - lr * (grad[j] + alpha_l2 * wj)
-                if new_wj > thresh:           # soft threshold: the L1 proximal step
-                    new_wj -= thresh
-                elif new_wj < -thresh:
-                    new_wj += thresh
-                else:
-                    new_wj = 0.0
-                finite = finite and isfinite(new_wj)
-                gmax = max(gmax, fabs(wj - new_wj))
-                grad[j] = <floating>new_wj
-            for k in range(K):
-                new_b[k] = b[k] - lr * grad_b[k] if fit_intercept else b[k]
-                finite = finite and isfinite(new_b[k])
-                gmax = max(gmax, fabs(b[k] - new_b[k]))
+            finite = isfinite(loss) and _propose_step(
+                w, b, grad, grad_b, lr, 1.0, alpha_l2, alpha_l1, fit_intercept, &gmax)
             if not finite:
                 status = STATUS_NONFINITE
                 break
@@ -476,10 +508,7 @@ def gd_fit(
             loss_hist[epoch] = loss + penalty
             acc_hist[epoch] = 100.0 * correct / n
             gnorm_hist[epoch] = gmax / grad_scale
-            for j in range(p):
-                w[j] = grad[j]
-            for k in range(K):
-                b[k] = new_b[k]
+            _take_step(w, b, grad, grad_b)
             n_iter = epoch + 1
             if tol > 0 and gmax <= tol * grad_scale:
                 status = STATUS_CONVERGED
@@ -884,12 +913,12 @@ def sgd_fit(
     if K > 1:
         _check_multinomial_shapes(X, y, sw, w, b, chunk_grad, chunk_stats)
     cdef double[::1] grad_b = cvarray(shape=(K,), itemsize=sizeof(double), format="d")
-    cdef Py_ssize_t i, j, k, start, m
+    cdef Py_ssize_t i, j, start, m
     cdef int64_t tmp
     cdef int epoch, n_epochs = 0, stale = 0
     cdef Status status = STATUS_MAX_ITER
     cdef double eta, loss, epoch_loss, correct, epoch_correct, penalty, mean_obj
-    cdef double best = INFINITY, gmax = 0.0, wj, new_wj, thresh, new_b
+    cdef double best = INFINITY, gmax = 0.0
     cdef bint weighted = sw.shape[0] > 0, finite = True
     cdef uint64_t* state = &rng_state[0]
     cdef floating[:, ::1] X_m              # the first m rows of the batch buffers
@@ -930,32 +959,13 @@ def sgd_fit(
                                                   &correct, chunk_grad, chunk_stats, 1)
                 epoch_loss += loss
                 epoch_correct += correct
-                thresh = eta * alpha_l1 / n
-                gmax = 0.0
-                finite = isfinite(loss)
-                for j in range(p):                        # step into grad, then copy
-                    wj = w[j]
-                    new_wj = wj - eta * (grad[j] / m + alpha_l2 / n * wj)
-                    if new_wj > thresh:
-                        new_wj -= thresh
-                    elif new_wj < -thresh:
-                        new_wj += thresh
-                    else:
-                        new_wj = 0.0
-                    finite = finite and isfinite(new_wj)
-                    gmax = max(gmax, fabs(wj - new_wj))
-                    grad[j] = <floating>new_wj
-                for k in range(K):
-                    new_b = b[k] - eta * grad_b[k] / m if fit_intercept else b[k]
-                    finite = finite and isfinite(new_b)
-                    gmax = max(gmax, fabs(b[k] - new_b))
-                    grad_b[k] = new_b
+                # the batch's mean gradient; the penalty per row of the mean objective
+                finite = isfinite(loss) and _propose_step(
+                    w, b, grad, grad_b, eta, <double>m, alpha_l2 / n, alpha_l1 / n,
+                    fit_intercept, &gmax)
                 if not finite:
                     break
-                for j in range(p):
-                    w[j] = grad[j]
-                for k in range(K):
-                    b[k] = grad_b[k]
+                _take_step(w, b, grad, grad_b)
                 epochs_seen[0] += <double>m / n
                 start += m
             if not finite:
