@@ -39,7 +39,9 @@ def measure(rows=200_000, cols=50, seed=0):
     for dtype in (np.float64, np.float32):
         X = X64.astype(dtype)
         contenders = {
-            "clogreg (gd)": LogisticRegression(max_iter=5, tol=0),
+            "clogreg (gd)": LogisticRegression(solver="gd", max_iter=5, tol=0),
+            "clogreg (lbfgs)": LogisticRegression(solver="lbfgs", max_iter=5, tol=0),
+            "clogreg (newton)": LogisticRegression(solver="newton", max_iter=5, tol=0),
             "scikit-learn lbfgs": SkLogisticRegression(max_iter=5),
         }
         for name, est in contenders.items():

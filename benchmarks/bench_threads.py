@@ -46,7 +46,7 @@ def main():
     X.setflags(write=False)
 
     def one_fit(_):
-        LogisticRegression(max_iter=args.epochs, tol=0).fit(X, y)
+        LogisticRegression(solver="gd", max_iter=args.epochs, tol=0).fit(X, y)
 
     def one_control(_):
         for _ in range(args.epochs):

@@ -232,7 +232,8 @@ def main():
         # 4: the tutorial's fit end to end
         X_train, _, y_train, _ = load_tutorial_data()
         yf = y_train.astype(np.float64)
-        tutorial = LogisticRegression(C=np.inf, learning_rate=0.1, max_iter=20, tol=0)
+        tutorial = LogisticRegression(C=np.inf, solver="gd", learning_rate=0.1, max_iter=20,
+                                      tol=0)
         fns = {"clogreg fit()": lambda: tutorial.fit(X_train, y_train),
                "NumPy loop": lambda: numpy_epochs(X_train, yf, 0.1, 20)}
         if torch is not None:
