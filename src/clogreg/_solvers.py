@@ -213,47 +213,97 @@ def gradient_descent(X, y, sample_weight, coef, intercept, *, learning_rate, alp
 def lbfgs(problem, coef, intercept, *, max_iter, tol):
     """L-BFGS-B (SciPy) on the mean objective, each evaluation one kernel pass.
 
-    L2 or no penalty only. Stops when the max-norm of the mean objective's gradient is
-    <= tol (SciPy's ``gtol``), when the relative decrease of the objective falls below
-    64 machine epsilons (``ftol``, as scikit-learn), or after ``max_iter`` iterations.
+    L2 or no penalty only. It runs in standardised coordinates: ``v = s * w`` and
+    ``c = b + w @ mu`` (``mu``, ``s``: the columns' weighted means and standard
+    deviations; no centring without an intercept), so that ``z = v @ ((x - mu) / s)
+    + c``. The objective is the same, but features of very different scales or
+    offsets no longer make it ill-conditioned; X itself is never copied or changed.
+    Stops when the max-norm of the mean objective's gradient (in the original
+    coordinates, as documented for ``tol``) is <= tol, when the relative decrease of
+    the objective falls below 64 machine epsilons (``ftol``, as scikit-learn), or
+    after ``max_iter`` iterations.
     """
     if problem.alpha_l1 > 0:
         raise ValueError("lbfgs cannot handle an L1 penalty")  # the estimator says more
     p, n_out, scale = problem.n_params, problem.n_out, 1.0 / problem.sum_weights
-    theta0 = np.concatenate([np.asarray(coef, np.float64).ravel(),
-                             np.asarray(intercept, np.float64).ravel()])
-    fixed_b = theta0[p:].copy()
-    last = {}
-    hist = []
+    fit_b = problem.fit_intercept
+    mu, s = _column_moments(problem.X, problem.sample_weight, center=fit_b)
+    S = np.tile(s, n_out)
+
+    def to_wb(theta):
+        w = theta[:p] / S
+        b = theta[p:] - w.reshape(n_out, -1) @ mu if fit_b else fixed_b
+        return w, b
+
+    w0 = np.asarray(coef, np.float64).ravel()
+    b0 = np.asarray(intercept, np.float64).ravel()
+    fixed_b = b0.copy()
+    theta0 = np.concatenate([w0 * S, b0 + w0.reshape(n_out, -1) @ mu])
+    last, hist = {}, []
 
     def fun(theta):
-        w, b = theta[:p], (theta[p:] if problem.fit_intercept else fixed_b)
+        w, b = to_wb(theta)
         loss, grad_w, grad_b, correct = problem.data_pass(w, b)
         f = loss + problem.penalty(w)
-        g = np.concatenate([grad_w + problem.alpha_l2 * w,
-                            grad_b if problem.fit_intercept else np.zeros(n_out)])
-        last.update(f=f, acc=problem.accuracy(correct), gnorm=np.abs(g).max() * scale)
-        return f * scale, g * scale
+        grad_w += problem.alpha_l2 * w
+        if not fit_b:
+            grad_b = np.zeros(n_out)
+        gnorm = max(np.abs(grad_w).max(), np.abs(grad_b).max()) * scale
+        last.update(f=f, acc=problem.accuracy(correct), gnorm=gnorm)
+        # chain rule through w = v / s, b = c - w @ mu
+        grad_v = (grad_w - np.outer(grad_b, mu).ravel()) / S
+        return f * scale, np.concatenate([grad_v, grad_b]) * scale
 
     def record(*_):
         hist.append((last["f"], last["acc"], last["gnorm"]))
+        if last["gnorm"] <= tol:
+            raise StopIteration  # SciPy ends the run and returns this iterate
 
     fun(theta0)
-    record()
+    hist.append((last["f"], last["acc"], last["gnorm"]))
+    if last["gnorm"] <= tol:  # already optimal (warm start)
+        return SolverResult(w0.astype(problem.X.dtype).reshape(n_out, -1), b0, 0,
+                            "converged", *map(np.array, zip(*hist)))
     res = minimize(fun, theta0, jac=True, method="L-BFGS-B", callback=record,
-                   options={"maxiter": max_iter, "maxls": 50, "gtol": tol,
+                   options={"maxiter": max_iter, "maxls": 50, "gtol": 0.0,
                             "ftol": 64 * np.finfo(float).eps})
-    if res.status == 0:
+    if hist[-1][2] <= tol or res.status == 0:
         reason = "converged"
     elif res.status == 1:
         reason = "max_iter"
     else:
         reason = "nonfinite" if not np.isfinite(res.fun) else "line_search"
     theta = res.x if np.all(np.isfinite(res.x)) else theta0
-    b = theta[p:] if problem.fit_intercept else fixed_b
+    w, b = to_wb(theta)
     loss, acc, gnorm = np.array(hist).T
-    return SolverResult(theta[:p].astype(problem.X.dtype).reshape(n_out, -1), b.copy(),
-                        int(res.nit), reason, loss, acc, gnorm)
+    return SolverResult(w.astype(problem.X.dtype).reshape(n_out, -1), np.array(b, float),
+                        len(hist) - 1, reason, loss, acc, gnorm)
+
+
+def _column_moments(X, sample_weight, center):
+    """Weighted column means (0 if not ``center``) and standard deviations (root mean
+    squares if not ``center``) in float64, one pass in row chunks; 1 for a constant
+    column or one of extreme scale."""
+    n, d = X.shape
+    sums, squares = np.zeros(d), np.zeros(d)
+    rows = 1024  # bounded float64 temporaries, no copy of X
+    for start in range(0, n, rows):
+        Xs = X[start:start + rows].astype(np.float64, copy=False)
+        if sample_weight.size:
+            sw = sample_weight[start:start + rows].astype(np.float64)
+            sums += sw @ Xs
+            squares += sw @ (Xs * Xs)
+        else:
+            sums += Xs.sum(axis=0)
+            squares += np.einsum("ij,ij->j", Xs, Xs)
+    total = float(sample_weight.sum(dtype=np.float64)) if sample_weight.size else n
+    mu = sums / total if center else np.zeros(d)
+    with np.errstate(invalid="ignore", over="ignore"):
+        s = np.sqrt(np.maximum(squares / total - mu * mu, 0.0))
+    # Columns of extreme scale keep their own: v = s * w would underflow or overflow
+    # where w itself is representable (w ~ 1e-300 for features ~ 1e300, say).
+    s[~(np.isfinite(s) & (s > 1e-100) & (s < 1e100))] = 1.0
+    return mu, s
 
 
 def newton(problem, coef, intercept, *, max_iter, tol):
