@@ -303,7 +303,7 @@ def targets(results, big):
                          f"[{rm:.2f}] | - |")
     for (dt, name), b in results["memory"].items():
         if name.startswith("clogreg"):
-            lines.append(f"| fit memory <= 12 B/row ({dt}) | {b:.1f} B/row | "
+            lines.append(f"| fit memory <= 12 B/row ({dt}, {name}) | {b:.1f} B/row | "
                          f"{'yes' if b <= 12 else 'no'} |")
     lines.append("")
     print("\n" + "\n".join(lines))
