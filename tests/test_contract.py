@@ -322,3 +322,17 @@ def test_non_separable_data_without_penalty_does_not_claim_separability(data):
     clf = LogisticRegression(C=np.inf, tol=1e-6, max_iter=20_000).fit(X, y)
     ref = SkLogisticRegression(C=np.inf, tol=1e-10).fit(X, y)
     np.testing.assert_allclose(clf.coef_, ref.coef_, rtol=1e-4)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["lbfgs", "newton", "gd", "sgd"])
+def test_one_huge_value_trains_without_numpy_warnings(solver):
+    # Found by hypothesis: a line search may try a step so long that the coefficients
+    # overflow; that trial must count as "too far", not raise a RuntimeWarning.
+    X = np.zeros((16, 3))
+    X[0, 2] = 1.7e151
+    y = np.where(np.arange(16) == 1, 1, -1)
+    sw = np.zeros(16)
+    sw[:3] = [2.0, 0.0, 1.0]
+    clf = LogisticRegression(C=0.01, solver=solver, max_iter=2).fit(X, y, sample_weight=sw)
+    assert np.all(np.isfinite(clf.coef_)) and np.all(np.isfinite(clf.intercept_))

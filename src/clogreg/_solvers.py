@@ -81,7 +81,8 @@ class Problem:
         return loss, self._grad.astype(np.float64), self._grad_b.copy(), correct
 
     def penalty(self, w):
-        return 0.5 * self.alpha_l2 * np.dot(w, w) + self.alpha_l1 * np.abs(w).sum()
+        l2 = 0.5 * self.alpha_l2 * np.dot(w, w) if self.alpha_l2 else 0.0
+        return l2 + (self.alpha_l1 * np.abs(w).sum() if self.alpha_l1 else 0.0)
 
     def accuracy(self, correct):
         return 100.0 * correct / self.X.shape[0]
@@ -243,8 +244,13 @@ def lbfgs(problem, coef, intercept, *, max_iter, tol):
 
     def fun(theta):
         w, b = to_wb(theta)
+        if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
+            return np.inf, np.zeros_like(theta)  # a trial step too far: SciPy backs off
         loss, grad_w, grad_b, correct = problem.data_pass(w, b)
-        f = loss + problem.penalty(w)
+        with np.errstate(over="ignore", invalid="ignore"):
+            f = loss + problem.penalty(w)
+        if not np.isfinite(f):
+            return np.inf, np.zeros_like(theta)
         grad_w += problem.alpha_l2 * w
         if not fit_b:
             grad_b = np.zeros(n_out)
@@ -328,8 +334,12 @@ def newton(problem, coef, intercept, *, max_iter, tol):
     hist, reason, n_iter = [], "max_iter", 0
 
     def objective(w_, b_):
+        if not (np.all(np.isfinite(w_)) and np.isfinite(b_)):
+            return np.inf
         loss = problem.data_pass(w_, np.array([b_]))[0]
-        return loss + 0.5 * a2 * np.dot(w_, w_) + a1 * np.abs(w_).sum()
+        with np.errstate(over="ignore", invalid="ignore"):
+            f_ = loss + problem.penalty(w_)
+        return f_ if np.isfinite(f_) else np.inf
 
     f = None
     for it in range(max_iter + 1):
@@ -337,7 +347,7 @@ def newton(problem, coef, intercept, *, max_iter, tol):
             X, problem.y, problem.sample_weight, w.astype(dtype), b, grad, H, H_wb)
         if not (np.all(np.isfinite(H)) and np.all(np.isfinite(H_wb))):
             raise ValueError(_scale_message(X.dtype, "the Hessian's sums of squares"))
-        f = loss + 0.5 * a2 * np.dot(w, w) + a1 * np.abs(w).sum()
+        f = loss + problem.penalty(w)
         g = np.concatenate([grad.astype(np.float64) + a2 * w, [gb] if fit_b else []])
         theta = np.concatenate([w, [b] if fit_b else []])
         gnorm = _min_norm_subgradient(g, theta, l1) * scale
