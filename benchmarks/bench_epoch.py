@@ -93,7 +93,6 @@ def main():
             }
             table(f"One epoch, {args.rows:,} x {args.cols} {np.dtype(dtype).name}",
                   rows, "ms", 1e3, "clogreg epoch")
-            del X, y
 
         X_train, _, y_train, _ = load_tutorial_data()
         yf = y_train.astype(np.float64)
