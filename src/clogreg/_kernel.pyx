@@ -725,7 +725,7 @@ def newton_pass(
     cdef floating z, e, yi, p, si, sq
     cdef double loss = 0.0, grad_b = 0.0, h_sum = 0.0, correct = 0.0
     cdef Py_ssize_t i, j, t0 = 0, t_rows
-    cdef int di = <int>d, one = 1
+    cdef int di = <int>d
     cdef floating f_one = 1, f_zero = 0
     cdef char uplo = c'U', trans = c'N'
     with nogil:
