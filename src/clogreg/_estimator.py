@@ -251,7 +251,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         self._validate_params()
         for streaming_state in ("_partial_classes", "_sgd_state"):  # fit starts afresh
             self.__dict__.pop(streaming_state, None)
-        X, y_enc, sample_weight = self._validate_inputs(X, y, sample_weight)
+        X, y_enc, sample_weight, stats = self._validate_inputs(X, y, sample_weight)
         n_out = 1 if self.classes_.size == 2 else self.classes_.size
         solver = self._check_solver(n_out, X.shape[1])
         alpha = 0.0 if np.isinf(self.C) else 1.0 / self.C
@@ -273,9 +273,10 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
                 alpha_l2=alpha_l2, alpha_l1=alpha_l1, fit_intercept=self.fit_intercept,
                 max_iter=self.max_iter, tol=self.tol, n_threads=n_threads)
         else:
-            _solvers.check_scale(X, sample_weight)  # one BLAS pass; gd's bound does it
+            # one pass (gd's bound does the same check); lbfgs reuses its column sums
+            stats = _solvers.check_scale(X, sample_weight, n_threads, stats)
             problem = _solvers.Problem(X, y_enc, sample_weight, n_out, self.fit_intercept,
-                                       alpha_l2, alpha_l1, n_threads)
+                                       alpha_l2, alpha_l1, n_threads, stats)
             if solver == "sgd":
                 self._sgd_state = _solvers.SGDState(self._seed())
                 result, learning_rate = self._run_sgd(problem, coef, intercept,
@@ -321,7 +322,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
                 raise ValueError(f"classes {np.unique(classes).tolist()} differ from "
                                  f"the ones fitted before: {self.classes_.tolist()}")
             self._partial_classes = self.classes_
-        X, y_enc, sample_weight = self._validate_inputs(X, y, sample_weight, reset=first)
+        X, y_enc, sample_weight, _ = self._validate_inputs(X, y, sample_weight,
+                                                           reset=first)
         n_out = 1 if self.classes_.size == 2 else self.classes_.size
         alpha = 0.0 if np.isinf(self.C) else 1.0 / self.C
         problem = _solvers.Problem(X, y_enc, sample_weight, n_out, self.fit_intercept,
@@ -407,7 +409,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         """
         X = _validation.check_numeric(X, "X")
         _validation.check_label_types(y)
-        if _passes_unchanged(X, y):
+        passes, stats = _passes_unchanged(X, y, _n_threads(self.n_jobs))
+        if passes:
             # scikit-learn's checks would return X and y as they are: run only its
             # bookkeeping (n_features_in_, feature_names_in_). Saves ~150 us a fit.
             X, y = validate_data(self, X, y, skip_check_array=True, reset=reset)
@@ -442,7 +445,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             sample_weight = sample_weight * weights if sample_weight.size else weights
             if not np.any(sample_weight > 0):
                 raise ValueError("sample_weight times class_weight is zero for every row")
-        return X, y_enc, sample_weight
+        # X's column stats, where computed for all-ones weights, for the solvers
+        return X, y_enc, sample_weight, (None if sample_weight.size else stats)
 
     def _store_result(self, result, dtype, learning_rate, warn=True):
         if result.stop_reason == "nonfinite":
@@ -561,24 +565,31 @@ def _encode_labels(y, dtype):
     return classes, y_index.astype(dtype)
 
 
-def _passes_unchanged(X, y):
+def _passes_unchanged(X, y, n_threads=1):
     """Whether ``validate_data`` + ``check_classification_targets`` would accept X, y
-    and return them unchanged (the common case, checked in microseconds).
+    and return them unchanged (the common case): ``(passes, column_stats)``.
 
     True for a finite, C-contiguous float64 or float32 ndarray X with at least one row
     and one column, and a 1-D ndarray y of integers, booleans or strings of the same
     length (never a "continuous" or multi-output target). Everything else, including
     every input that must be converted, warned about or refused, is left to
-    scikit-learn's validation and its messages.
+    scikit-learn's validation and its messages. The finiteness test is one kernel
+    pass that also gives the column sums and sums of squares (finite sums: finite X;
+    an overflowing sum of finite values only sends X through the full check), which
+    the solvers reuse (`clogreg._solvers.check_scale`); None where not computed.
     """
-    return (type(X) is np.ndarray and type(y) is np.ndarray
+    if not (type(X) is np.ndarray and type(y) is np.ndarray
             and X.ndim == 2 and y.ndim == 1 and X.shape[0] == y.shape[0]
             and X.shape[0] >= 1 and X.shape[1] >= 1
             and X.dtype in (np.float64, np.float32) and X.flags.c_contiguous
-            and y.dtype.kind in "biuU"
-            # scikit-learn's own first test: O(1) memory; an overflowing sum of
-            # finite values only sends X through the full check
-            and (get_config()["assume_finite"] or bool(np.isfinite(X.sum()))))
+            and y.dtype.kind in "biuU"):
+        return False, None
+    if get_config()["assume_finite"]:
+        return True, None
+    stats = _solvers.column_stats(X, np.empty(0, X.dtype), n_threads)
+    if np.isfinite(stats[0]).all() and np.isfinite(stats[1]).all():
+        return True, stats
+    return False, None
 
 
 def _n_threads(n_jobs):

@@ -380,6 +380,60 @@ def loss_grad(
     return loss, gb, correct
 
 
+def column_stats(
+    const floating[:, ::1] X,     # IN  (n, d)
+    const floating[::1] sw,       # IN  (n,) sample weights, or (0,) for all ones
+    double[:, ::1] chunk_sums,    # WORK (n_chunks, 2 d)
+    double[:, ::1] out,           # OUT (2, d): sum_i s_i x_ij and sum_i s_i x_ij**2
+    int n_threads=1,
+):
+    """Weighted column sums and sums of squares in float64: one pass over X.
+
+    What the solvers need before their first step (standardisation, the scale
+    check). Each chunk of rows has its own partial sums, added in chunk order, so
+    the result does not depend on ``n_threads``. Overflow gives inf, never a trap.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
+    cdef Py_ssize_t n_chunks = chunk_sums.shape[0], c, j
+    if sw.shape[0] not in (0, n) or n_chunks != (n + _CHUNK_ROWS - 1) // _CHUNK_ROWS or \
+            chunk_sums.shape[1] != 2 * d or out.shape[0] != 2 or out.shape[1] != d:
+        raise ValueError("column_stats: inconsistent shapes")
+    cdef double acc
+    with nogil:
+        if n_threads > 1 and n_chunks > 1:
+            for c in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
+                _chunk_column_stats(X, sw, c, chunk_sums)
+        else:
+            for c in range(n_chunks):
+                _chunk_column_stats(X, sw, c, chunk_sums)
+        for j in range(2 * d):
+            acc = 0.0
+            for c in range(n_chunks):
+                acc += chunk_sums[c, j]
+            out[j // d, j % d] = acc
+
+
+cdef void _chunk_column_stats(const floating[:, ::1] X, const floating[::1] sw,
+                              Py_ssize_t c, double[:, ::1] chunk_sums) noexcept nogil:
+    """Row c of chunk_sums: [sum s x, sum s x**2] over the rows of chunk c."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], i, j
+    cdef Py_ssize_t start = c * _CHUNK_ROWS, stop = min(start + _CHUNK_ROWS, n)
+    cdef double* s1 = &chunk_sums[c, 0]
+    cdef double* s2 = &chunk_sums[c, d]
+    cdef double x, si
+    cdef const floating* row
+    for j in range(d):
+        s1[j] = 0.0
+        s2[j] = 0.0
+    for i in range(start, stop):
+        row = &X[i, 0]
+        si = sw[i] if sw.shape[0] > 0 else 1.0
+        for j in range(d):          # independent columns: packed instructions
+            x = row[j]
+            s1[j] += si * x
+            s2[j] += si * (x * x)
+
+
 cdef bint _propose_step(
     const floating[::1] w,        # IN  (p,) current coefficients
     const double[::1] b,          # IN  (K,) current intercepts
@@ -696,8 +750,8 @@ def newton_pass(
     const floating[::1] w,        # IN  (d,)
     double b,
     floating[::1] grad,           # OUT (d,)   X.T @ r,  r = s * (p - y)
-    floating[:, ::1] H,           # OUT (d, d) X.T @ diag(h) @ X (upper triangle in
-                                  #     row-major terms is NOT filled: use the lower)
+    floating[:, ::1] H,           # OUT (d, d) X.T @ diag(h) @ X: the lower triangle
+                                  #     (row-major); the strict upper one is set to 0
     floating[::1] H_wb,           # OUT (d,)   X.T @ h,  h = s * p * (1 - p)
 ):
     """Returns ``(loss, grad_b, h_sum, n_correct)``; fills the gradient and Hessian.

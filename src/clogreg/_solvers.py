@@ -15,7 +15,6 @@ parameters entering iteration k. ``grad_norm`` is the max-norm of the gradient o
 *mean* objective (for L1: of the proximal gradient mapping or the minimum-norm
 subgradient), the quantity compared with ``tol``.
 """
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,8 +53,9 @@ class Problem:
     """Validated data plus one fused kernel pass: data loss, gradients, n_correct."""
 
     def __init__(self, X, y, sample_weight, n_out, fit_intercept, alpha_l2, alpha_l1,
-                 n_threads=1):
+                 n_threads=1, stats=None):
         self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.stats = stats  # column_stats(X, sample_weight) where already computed
         self.n_out, self.fit_intercept = n_out, fit_intercept
         self.alpha_l2, self.alpha_l1, self.n_threads = alpha_l2, alpha_l1, n_threads
         n, d = X.shape
@@ -143,13 +143,30 @@ def _gradient_fits(X, total, frob):
     return bool(np.sqrt(total) * np.sqrt(frob) <= float(np.finfo(X.dtype).max))
 
 
-def check_scale(X, sample_weight):
-    """Raise ValueError when X is so large that the passes' sums could overflow."""
+def column_stats(X, sample_weight, n_threads=1):
+    """``(sums, squares)``: the weighted column sums and sums of squares of X in
+    float64 (inf on overflow), one kernel pass without a copy."""
+    n, d = X.shape
+    out = np.empty((2, d))
+    chunk_sums = np.empty((-(-n // _kernel.CHUNK_ROWS), 2 * d))
+    with np.errstate(over="ignore", invalid="ignore"):
+        _kernel.column_stats(X, sample_weight, chunk_sums, out, n_threads)
+    return out[0], out[1]
+
+
+def check_scale(X, sample_weight, n_threads=1, stats=None):
+    """Raise ValueError when X is so large that the passes' sums could overflow;
+    return `column_stats` (the one pass this takes, unless ``stats`` gives them) for
+    the solvers to reuse."""
     total = float(sample_weight.sum(dtype=np.float64)) if sample_weight.size \
         else float(X.shape[0])
-    frob = squared_norm_sum(X, sample_weight)
+    if stats is None:
+        stats = column_stats(X, sample_weight, n_threads)
+    with np.errstate(over="ignore", invalid="ignore"):
+        frob = float(stats[1].sum())
     if not np.isfinite(frob) or not _gradient_fits(X, total, frob):
         raise ValueError(_scale_message(X.dtype))
+    return stats
 
 
 def _scale_message(dtype, what="the step-size bound (the sum of the squared row norms)"):
@@ -228,7 +245,9 @@ def lbfgs(problem, coef, intercept, *, max_iter, tol):
         raise ValueError("lbfgs cannot handle an L1 penalty")  # the estimator says more
     p, n_out, scale = problem.n_params, problem.n_out, 1.0 / problem.sum_weights
     fit_b = problem.fit_intercept
-    mu, s = _column_moments(problem.X, problem.sample_weight, center=fit_b)
+    if problem.stats is None:
+        problem.stats = column_stats(problem.X, problem.sample_weight, problem.n_threads)
+    mu, s = _standardisation(*problem.stats, problem.sum_weights, center=fit_b)
     S = np.tile(s, n_out)
 
     def to_wb(theta):
@@ -265,12 +284,19 @@ def lbfgs(problem, coef, intercept, *, max_iter, tol):
         if last["gnorm"] <= tol:
             raise StopIteration  # SciPy ends the run and returns this iterate
 
-    fun(theta0)
+    first = [theta0.copy(), fun(theta0)]
     hist.append((last["f"], last["acc"], last["gnorm"]))
     if last["gnorm"] <= tol:  # already optimal (warm start)
         return SolverResult(w0.astype(problem.X.dtype).reshape(n_out, -1), b0, 0,
                             "converged", *map(np.array, zip(*hist)))
-    res = minimize(fun, theta0, jac=True, method="L-BFGS-B", callback=record,
+
+    def fun_reusing_first(theta):  # SciPy starts by asking for theta0: no second pass
+        if first and np.array_equal(theta, first[0]):
+            return first.pop()
+        first.clear()
+        return fun(theta)
+
+    res = minimize(fun_reusing_first, theta0, jac=True, method="L-BFGS-B", callback=record,
                    options={"maxiter": max_iter, "maxls": 50, "gtol": 0.0,
                             "ftol": 64 * np.finfo(float).eps})
     if hist[-1][2] <= tol or res.status == 0:
@@ -286,128 +312,181 @@ def lbfgs(problem, coef, intercept, *, max_iter, tol):
                         len(hist) - 1, reason, loss, acc, gnorm)
 
 
-def _column_moments(X, sample_weight, center):
-    """Weighted column means (0 if not ``center``) and standard deviations (root mean
-    squares if not ``center``) in float64, one pass in row chunks; 1 for a constant
-    column or one of extreme scale."""
-    n, d = X.shape
-    sums, squares = np.zeros(d), np.zeros(d)
-    rows = 1024  # bounded float64 temporaries, no copy of X
-    for start in range(0, n, rows):
-        Xs = X[start:start + rows].astype(np.float64, copy=False)
-        if sample_weight.size:
-            sw = sample_weight[start:start + rows].astype(np.float64)
-            sums += sw @ Xs
-            squares += sw @ (Xs * Xs)
-        else:
-            sums += Xs.sum(axis=0)
-            squares += np.einsum("ij,ij->j", Xs, Xs)
-    total = float(sample_weight.sum(dtype=np.float64)) if sample_weight.size else n
-    mu = sums / total if center else np.zeros(d)
+def _standardisation(sums, squares, total, center):
+    """Column means (0 if not ``center``) and standard deviations (root mean squares
+    if not ``center``) from `column_stats`; 1 for a constant column or one of
+    extreme scale."""
+    mu = sums / total if center else np.zeros(sums.size)
     with np.errstate(invalid="ignore", over="ignore"):
         s = np.sqrt(np.maximum(squares / total - mu * mu, 0.0))
     # Columns of extreme scale keep their own: v = s * w would underflow or overflow
     # where w itself is representable (w ~ 1e-300 for features ~ 1e300, say).
     s[~(np.isfinite(s) & (s > 1e-100) & (s < 1e100))] = 1.0
+    mu[~np.isfinite(mu)] = 0.0
     return mu, s
 
 
 def newton(problem, coef, intercept, *, max_iter, tol):
     """Newton / IRLS for the binary model; proximal Newton (coordinate descent) for L1.
 
-    Each iteration makes one kernel pass for the loss, the gradient and the Hessian
-    ``[X, 1].T @ diag(s p (1 - p)) @ [X, 1]`` (BLAS syrk on cache-sized tiles), solves
-    for the Newton step (Cholesky; with L1 the glmnet / newGLMNET coordinate descent
-    on the quadratic model), then backtracks (Armijo) on the full objective. Stops when
-    the optimality measure (gradient, or minimum-norm subgradient with L1) of the mean
-    objective has max-norm <= tol.
+    Each iteration solves for the Newton step with the Hessian
+    ``[X, 1].T @ diag(s p (1 - p)) @ [X, 1]`` (one kernel pass: BLAS syrk on
+    cache-sized tiles; a Cholesky solve, or with L1 the glmnet / newGLMNET
+    coordinate descent on the quadratic model), then backtracks (Armijo) on the full
+    objective, each trial point one loss-and-gradient pass. Passes are spent where
+    they pay:
+
+    * the gradient at a new point comes from the line search's pass, so convergence
+      is checked before any Hessian is formed (the last iterate costs no Hessian);
+    * after a full step that cut the gradient at least ``REUSE_FACTOR``-fold (the
+      quadratic-convergence regime), the next step reuses the factorised Hessian
+      (a chord step: one cheap pass instead of an O(n d^2) one); a reused Hessian
+      whose full step fails the Armijo test or cuts the gradient less is
+      refreshed at once.
+
+    Stops when the optimality measure (gradient, or minimum-norm subgradient with
+    L1) of the mean objective has max-norm <= tol.
     """
     X, dtype = problem.X, problem.X.dtype
     d, fit_b = X.shape[1], problem.fit_intercept
     a2, a1, scale = problem.alpha_l2, problem.alpha_l1, 1.0 / problem.sum_weights
-    w = np.asarray(coef, np.float64).ravel().copy()
-    b = float(np.asarray(intercept, np.float64).ravel()[0])
-    m = d + 1 if fit_b else d
+    b_fixed = float(np.asarray(intercept, np.float64).ravel()[0])
+    theta = np.concatenate([np.asarray(coef, np.float64).ravel(),
+                            [b_fixed] if fit_b else []])
+    m = theta.size
     l1 = np.zeros(m)
     l1[:d] = a1
     grad, H, H_wb = np.empty(d, dtype), np.empty((d, d), dtype), np.empty(d, dtype)
-    hist, reason, n_iter = [], "max_iter", 0
 
-    def objective(w_, b_):
-        if not (np.all(np.isfinite(w_)) and np.isfinite(b_)):
-            return np.inf
-        loss = problem.data_pass(w_, np.array([b_]))[0]
+    def evaluate(th):
+        """(objective, its gradient (m,), n_correct) at th: one loss-gradient pass."""
+        if not np.all(np.isfinite(th)):
+            return np.inf, None, 0.0
+        w_ = th[:d]
+        loss, gw, gb, correct = problem.data_pass(w_, th[d:] if fit_b else [b_fixed])
         with np.errstate(over="ignore", invalid="ignore"):
             f_ = loss + problem.penalty(w_)
-        return f_ if np.isfinite(f_) else np.inf
+            g_ = np.concatenate([gw + a2 * w_, gb]) if fit_b else gw + a2 * w_
+        if not (np.isfinite(f_) and np.all(np.isfinite(g_))):
+            return np.inf, None, correct
+        return f_, g_, correct
 
-    f = None
-    for it in range(max_iter + 1):
-        loss, gb, h_sum, correct = _kernel.newton_pass(
-            X, problem.y, problem.sample_weight, w.astype(dtype), b, grad, H, H_wb)
+    def model_at(th):
+        """The quadratic model's Hessian at th (one pass), ready to solve with."""
+        h_sum = _kernel.newton_pass(X, problem.y, problem.sample_weight,
+                                    th[:d].astype(dtype), th[d] if fit_b else b_fixed,
+                                    grad, H, H_wb)[2]
         if not (np.all(np.isfinite(H)) and np.all(np.isfinite(H_wb))):
             raise ValueError(_scale_message(X.dtype, "the Hessian's sums of squares"))
-        f = loss + problem.penalty(w)
-        g = np.concatenate([grad.astype(np.float64) + a2 * w, [gb] if fit_b else []])
-        theta = np.concatenate([w, [b] if fit_b else []])
-        gnorm = _min_norm_subgradient(g, theta, l1) * scale
+        return _HessianModel(H, H_wb, h_sum, a2, fit_b, l1)
+
+    f, g, correct = evaluate(theta)
+    hist, reason, n_iter, model, reuse = [], "max_iter", 0, None, False
+    gnorm = _min_norm_subgradient(g, theta, l1) * scale if g is not None else np.inf
+    while True:
         hist.append((f, problem.accuracy(correct), gnorm))
-        if not np.isfinite(f) or not np.all(np.isfinite(g)):
+        if g is None:
             reason = "nonfinite"
             break
         if gnorm <= tol:
             reason = "converged"
             break
-        if it == max_iter:
+        if n_iter == max_iter:
             break
-        A = np.empty((m, m))
-        A[:d, :d] = np.tril(H) + np.tril(H, -1).T + a2 * np.eye(d)
-        if fit_b:
-            A[:d, d] = A[d, :d] = H_wb
-            A[d, d] = h_sum
-        delta = _newton_step(A, g, theta, l1)
-        # Armijo backtracking on F = smooth + L1, with the model decrease
-        # D = g.delta + l1 (||theta + delta||_1 - ||theta||_1) < 0
-        D = g @ delta + l1 @ (np.abs(theta + delta) - np.abs(theta))
-        # Near the optimum the predicted decrease |D| drops below the rounding noise
-        # of f itself; the full Newton step is then taken (local quadratic convergence).
-        in_noise = abs(D) <= 256 * np.finfo(float).eps * abs(f)
-        t = 1.0
         while True:
-            cand = theta + t * delta
-            f_new = objective(cand[:d], cand[d] if fit_b else b)
-            if f_new <= f + 1e-4 * t * D or (in_noise and t == 1.0) or t < 1e-12:
-                break
-            t *= 0.5
+            stale = reuse
+            if not reuse:
+                model = model_at(theta)
+            delta = model.step(g, theta)
+            # Armijo backtracking on F = smooth + L1, with the model decrease
+            # D = g.delta + l1 (||theta + delta||_1 - ||theta||_1) < 0
+            D = g @ delta + l1 @ (np.abs(theta + delta) - np.abs(theta))
+            # Near the optimum the predicted decrease |D| drops below the rounding
+            # noise of f itself; the full step is then taken (local convergence).
+            in_noise = abs(D) <= 256 * np.finfo(float).eps * abs(f)
+            t = 1.0
+            while True:
+                cand = theta + t * delta
+                f_new, g_new, c_new = evaluate(cand)
+                if f_new <= f + 1e-4 * t * D or (in_noise and t == 1.0) or t < 1e-12:
+                    break
+                if stale:
+                    break  # a reused Hessian that needs damping: refresh it instead
+                t *= 0.5
+            g_norm_new = (_min_norm_subgradient(g_new, cand, l1) * scale
+                          if g_new is not None else np.inf)
+            if stale and (t < 1.0 or not g_norm_new * REUSE_FACTOR <= gnorm or
+                          not f_new <= f + 1e-4 * D):
+                reuse = False
+                continue
+            break
         if t < 1e-12:  # no decrease possible: at the optimum to machine precision
             reason = "line_search"
             break
-        w, b = cand[:d].copy(), (cand[d] if fit_b else b)
+        reuse = t == 1.0 and g_norm_new * REUSE_FACTOR <= gnorm
+        theta, f, g, correct, gnorm = cand, f_new, g_new, c_new, g_norm_new
         n_iter += 1
     loss, acc, gnorm = np.array(hist).T
-    return SolverResult(w.astype(dtype).reshape(1, -1), np.array([b]), n_iter, reason,
-                        loss, acc, gnorm)
+    b_out = theta[d] if fit_b else b_fixed
+    return SolverResult(theta[:d].astype(dtype).reshape(1, -1), np.array([b_out]), n_iter,
+                        reason, loss, acc, gnorm)
 
 
-def _newton_step(A, g, theta, l1):
-    """Minimiser of g.delta + delta.A.delta/2 (+ sum l1 |theta + delta|)."""
-    if not np.any(l1 > 0):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
-            try:
-                return scipy.linalg.solve(A, -g, assume_a="pos")
-            except (np.linalg.LinAlgError, scipy.linalg.LinAlgError,
-                    scipy.linalg.LinAlgWarning):
-                # singular or nearly (no penalty and constant or repeated features):
-                # the minimum-norm least-squares step
-                return scipy.linalg.lstsq(A, -g)[0]
-    delta = np.zeros_like(g)
-    _kernel.cd_quadratic(np.ascontiguousarray(A), g, theta, l1, delta, 1000, 1e-12)
-    return delta
+#: A Newton step whose gradient shrank at least this much lets the next step reuse
+#: the Hessian (see `newton`).
+REUSE_FACTOR = 4.0
+
+
+class _HessianModel:
+    """The (d + 1, d + 1) Hessian [X, 1].T diag(h) [X, 1] + alpha_l2 (weights only),
+    factorised once (Cholesky), solved for as many gradients as asked."""
+
+    def __init__(self, H, H_wb, h_sum, a2, fit_b, l1):
+        d = H.shape[0]
+        m = d + 1 if fit_b else d
+        A = np.zeros((m, m))          # lower triangle (the kernel leaves H's upper 0)
+        A[:d, :d] = H
+        if fit_b:
+            A[d, :d] = H_wb
+            A[d, d] = h_sum
+        A.flat[:m * d:m + 1] += a2    # the weights' diagonal
+        self.lower, self.l1, self.chol, self._full = A, l1, None, None
+        if not np.any(l1 > 0):
+            c, info = scipy.linalg.lapack.dpotrf(A, lower=1, clean=0)
+            if info == 0:
+                absA = np.abs(A)      # the 1-norm of the symmetric matrix
+                norm1 = (absA.sum(axis=0) + absA.sum(axis=1) - absA.diagonal()).max()
+                rcond, info = scipy.linalg.lapack.dpocon(c, norm1, uplo="L")
+                # an rcond below machine epsilon (constant or repeated features and
+                # no penalty) leaves the minimum-norm least-squares step below
+                if info == 0 and rcond > np.finfo(float).eps:
+                    self.chol = c
+
+    @property
+    def A(self):
+        """The full symmetric matrix."""
+        if self._full is None:
+            self._full = self.lower + np.tril(self.lower, -1).T
+        return self._full
+
+    def step(self, g, theta):
+        """Minimiser of g.delta + delta.A.delta/2 (+ sum l1 |theta + delta|)."""
+        if self.chol is not None:
+            x, _ = scipy.linalg.lapack.dpotrs(self.chol, g, lower=1)
+            return -x.ravel()
+        if not np.any(self.l1 > 0):
+            # singular or nearly (no penalty and constant or repeated features):
+            # the minimum-norm least-squares step
+            return scipy.linalg.lstsq(self.A, -g)[0]
+        delta = np.zeros_like(g)
+        _kernel.cd_quadratic(self.A, g, theta, self.l1, delta, 1000, 1e-12)
+        return delta
 
 
 def _min_norm_subgradient(g, theta, l1):
     """Max-norm of the smallest element of the subdifferential of smooth + L1."""
+    if not l1.any():
+        return float(np.abs(g).max()) if g.size else 0.0
     sub = np.where(theta != 0, g + l1 * np.sign(theta),
                    np.sign(g) * np.maximum(np.abs(g) - l1, 0.0))
     return float(np.abs(sub).max()) if sub.size else 0.0
