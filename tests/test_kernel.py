@@ -130,3 +130,29 @@ def test_tests_use_the_installed_package():
 
     source_tree = Path(__file__).resolve().parents[1] / "src"
     assert source_tree not in Path(clogreg.__file__).resolve().parents
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_column_stats_match_numpy_for_any_thread_count(dtype, weighted):
+    rng = np.random.default_rng(5)
+    X = (rng.standard_normal((9_000, 7)) * [1e-3, 1, 1, 10, 1e3, 1, 1] + 3).astype(dtype)
+    sw = rng.random(9_000).astype(dtype) if weighted else np.empty(0, dtype)
+    s = sw.astype(np.float64) if weighted else np.ones(9_000)
+    X64 = X.astype(np.float64)
+    sums, squares = _solvers.column_stats(X, sw)
+    np.testing.assert_allclose(sums, s @ X64, rtol=1e-12)
+    np.testing.assert_allclose(squares, s @ (X64 * X64), rtol=1e-12)
+    for n_threads in (2, 3):
+        threaded = _solvers.column_stats(X, sw, n_threads)
+        np.testing.assert_array_equal(threaded[0], sums)
+        np.testing.assert_array_equal(threaded[1], squares)
+
+
+def test_column_stats_overflow_to_inf_and_nan_propagates():
+    X = np.ones((10, 3))
+    X[2, 0], X[4, 1] = 1e200, np.nan
+    sums, squares = _solvers.column_stats(X, np.empty(0))
+    assert np.isinf(squares[0]) and np.isfinite(sums[0])
+    assert np.isnan(sums[1]) and np.isnan(squares[1])
+    assert sums[2] == 10 and squares[2] == 10

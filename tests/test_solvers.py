@@ -271,3 +271,62 @@ def test_minibatch_sgd_approaches_the_optimum_and_is_reproducible():
     assert f_best <= f_sgd <= f_best * (1 + 1e-3)
     np.testing.assert_array_equal(runs[0].coef_, runs[1].coef_)
     assert not np.array_equal(runs[0].coef_, runs[2].coef_)
+
+
+def _count_passes(monkeypatch):
+    """Count kernel passes: loss-gradient passes and Newton (Hessian) passes."""
+    counts = {"data": 0, "hessian": 0, "points": []}
+    data_pass, newton_pass = _solvers.Problem.data_pass, _kernel.newton_pass
+
+    def counted_data_pass(self, w, b):
+        counts["data"] += 1
+        counts["points"].append(np.concatenate([np.ravel(w), np.ravel(b)]))
+        return data_pass(self, w, b)
+
+    def counted_newton_pass(*args):
+        counts["hessian"] += 1
+        return newton_pass(*args)
+
+    monkeypatch.setattr(_solvers.Problem, "data_pass", counted_data_pass)
+    monkeypatch.setattr(_solvers._kernel, "newton_pass", counted_newton_pass)
+    return counts
+
+
+def test_newton_reuses_its_hessian_and_still_matches_scikit_learn(monkeypatch):
+    # 20 features with scales from 1e-2 to 1e2: Newton converges in a few steps, the
+    # last ones with the Hessian factorised before (chord steps)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((3_000, 20)) * np.logspace(-2, 2, 20)
+    y = (rng.random(3_000) < 1 / (1 + np.exp(-(X / np.logspace(-2, 2, 20)) @
+                                            rng.standard_normal(20)))).astype(int)
+    counts = _count_passes(monkeypatch)
+    ours = LogisticRegression(C=1.0, solver="newton", tol=1e-10).fit(X, y)
+    assert ours.stop_reason_ == "converged"
+    # every iteration costs one loss-gradient pass; fewer Hessians than iterations
+    assert counts["hessian"] < ours.n_iter_[0]
+    with _quiet():
+        ref = SkLogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-12,
+                                   max_iter=1000).fit(X, y)
+    assert objective(X, y, ours.coef_.ravel(), ours.intercept_[0], 1.0) <= \
+        objective(X, y, ref.coef_.ravel(), ref.intercept_[0], 1.0) * (1 + 1e-12)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-6, atol=1e-9)
+
+
+def test_newton_with_a_singular_hessian_takes_the_least_squares_step():
+    # a repeated column and no penalty: the Hessian is singular, the objective has a
+    # line of minima; the fit converges to the minimum-norm one (equal weights)
+    X, y = DATASETS["classification"]()
+    X2 = np.column_stack([X, X[:, 0]])
+    clf = LogisticRegression(C=np.inf, solver="newton", tol=1e-8).fit(X2, y)
+    assert clf.stop_reason_ == "converged"
+    assert clf.coef_[0, 0] == pytest.approx(clf.coef_[0, -1], rel=1e-6)
+    single = LogisticRegression(C=np.inf, solver="newton", tol=1e-10).fit(X, y)
+    assert clf.coef_[0, 0] + clf.coef_[0, -1] == pytest.approx(single.coef_[0, 0], rel=1e-6)
+
+
+def test_lbfgs_does_not_evaluate_its_start_twice(monkeypatch):
+    X, y = DATASETS["breast_cancer"]()
+    counts = _count_passes(monkeypatch)
+    LogisticRegression(solver="lbfgs", tol=1e-6).fit(X, y)
+    first, second = counts["points"][:2]
+    assert not np.array_equal(first, second)

@@ -439,7 +439,16 @@ REUSE_FACTOR = 4.0
 
 class _HessianModel:
     """The (d + 1, d + 1) Hessian [X, 1].T diag(h) [X, 1] + alpha_l2 (weights only),
-    factorised once (Cholesky), solved for as many gradients as asked."""
+    factorised once, solved for as many gradients as asked.
+
+    It is factorised after Jacobi scaling (unit diagonal), so that features of very
+    different scales do not make the factorisation look singular: a Cholesky solve
+    while the scaled matrix's reciprocal condition number is above ``RCOND_MIN``;
+    below it (constant or repeated features and no penalty), the minimum-norm
+    least-squares step in the scaled coordinates.
+    """
+
+    RCOND_MIN = 1e-13
 
     def __init__(self, H, H_wb, h_sum, a2, fit_b, l1):
         d = H.shape[0]
@@ -450,6 +459,10 @@ class _HessianModel:
             A[d, :d] = H_wb
             A[d, d] = h_sum
         A.flat[:m * d:m + 1] += a2    # the weights' diagonal
+        diag = A.diagonal()
+        self.scale = np.where(diag > 0, 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 1.0)
+        A *= self.scale[:, None]
+        A *= self.scale[None, :]
         self.lower, self.l1, self.chol, self._full = A, l1, None, None
         if not np.any(l1 > 0):
             c, info = scipy.linalg.lapack.dpotrf(A, lower=1, clean=0)
@@ -457,30 +470,27 @@ class _HessianModel:
                 absA = np.abs(A)      # the 1-norm of the symmetric matrix
                 norm1 = (absA.sum(axis=0) + absA.sum(axis=1) - absA.diagonal()).max()
                 rcond, info = scipy.linalg.lapack.dpocon(c, norm1, uplo="L")
-                # an rcond below machine epsilon (constant or repeated features and
-                # no penalty) leaves the minimum-norm least-squares step below
-                if info == 0 and rcond > np.finfo(float).eps:
+                if info == 0 and rcond > self.RCOND_MIN:
                     self.chol = c
 
     @property
     def A(self):
-        """The full symmetric matrix."""
+        """The full symmetric (scaled) matrix."""
         if self._full is None:
             self._full = self.lower + np.tril(self.lower, -1).T
         return self._full
 
     def step(self, g, theta):
         """Minimiser of g.delta + delta.A.delta/2 (+ sum l1 |theta + delta|)."""
+        s = self.scale                # in scaled coordinates u = delta / s
         if self.chol is not None:
-            x, _ = scipy.linalg.lapack.dpotrs(self.chol, g, lower=1)
-            return -x.ravel()
+            x, _ = scipy.linalg.lapack.dpotrs(self.chol, s * g, lower=1)
+            return -s * x.ravel()
         if not np.any(self.l1 > 0):
-            # singular or nearly (no penalty and constant or repeated features):
-            # the minimum-norm least-squares step
-            return scipy.linalg.lstsq(self.A, -g)[0]
+            return s * scipy.linalg.lstsq(self.A, -s * g)[0]
         delta = np.zeros_like(g)
-        _kernel.cd_quadratic(self.A, g, theta, self.l1, delta, 1000, 1e-12)
-        return delta
+        _kernel.cd_quadratic(self.A, s * g, theta / s, s * self.l1, delta, 1000, 1e-12)
+        return s * delta
 
 
 def _min_norm_subgradient(g, theta, l1):
