@@ -85,3 +85,31 @@ def test_fit_makes_no_copy_of_X(dtype, solver):
     finally:
         tracemalloc.stop()
     assert peak <= 12 * n + 64 * 1024
+
+
+@pytest.mark.parametrize("name, bad", [("max_iter", 5.0), ("max_iter", 0), ("C", -1.0),
+                                       ("solver", "newtonn"), ("tol", np.nan),
+                                       ("fit_intercept", 1), ("class_weight", "even")])
+def test_parameters_changed_after_a_fit_are_validated_again(name, bad):
+    # the second fit skips scikit-learn's parameter validation only for parameters
+    # identical (type and value) to ones that passed it
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = make_data()
+    clf = LogisticRegression(max_iter=5, tol=0).fit(X, y)
+    clf.fit(X, y)
+    clf.set_params(**{name: bad})
+    with pytest.raises(InvalidParameterError, match=name):
+        clf.fit(X, y)
+
+
+def test_a_class_weight_dict_changed_in_place_is_used():
+    X, y = make_data()
+    weights = {0: 1.0, 1: 1.0}
+    clf = LogisticRegression(class_weight=weights, tol=1e-8).fit(X, y)
+    before = clf.coef_.copy()
+    weights[1] = 5.0
+    after = clf.fit(X, y).coef_
+    fresh = LogisticRegression(class_weight={0: 1.0, 1: 5.0}, tol=1e-8).fit(X, y).coef_
+    assert not np.allclose(before, after)
+    np.testing.assert_array_equal(after, fresh)

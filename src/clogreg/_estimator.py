@@ -483,6 +483,18 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             for k, (loss, acc) in enumerate(zip(result.loss, result.accuracy)):
                 print(f"Epoch: {k} | Accuracy: {acc:.4f} | Cost: {loss:.4f}")
 
+    def _validate_params(self):
+        """scikit-learn's parameter validation (``InvalidParameterError``), skipped
+        when every parameter is a number, bool, string or None of the same type and
+        value as at the last validation that passed (saves ~40 us a fit)."""
+        values = tuple((type(v), v) for v in
+                       (getattr(self, name) for name in self._parameter_constraints))
+        if values == self.__dict__.get("_validated_params") and all(
+                t in (bool, int, float, str, type(None)) for t, _ in values):
+            return
+        super()._validate_params()
+        self._validated_params = values
+
     def _forget_fit(self):
         """Drop every fitted attribute, so that a failed fit leaves no mixed state."""
         for name in [v for v in vars(self) if v.endswith("_") and not v.startswith("__")]:

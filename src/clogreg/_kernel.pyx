@@ -769,16 +769,24 @@ def newton_pass(
     cdef Py_ssize_t tile = max(1, min(_MAX_TILE_ROWS, _TILE_ELEMS // d))
     cdef bint weighted = sw.shape[0] > 0
     cdef floating* V = <floating*>malloc(tile * d * sizeof(floating))
-    cdef floating* rh = <floating*>malloc(2 * tile * sizeof(floating))
-    if V == NULL or rh == NULL:
+    cdef floating* work = <floating*>malloc(5 * tile * sizeof(floating))
+    if V == NULL or work == NULL:
         free(V)
-        free(rh)
+        free(work)
         raise MemoryError()
-    cdef floating* r_t = rh
-    cdef floating* h_t = rh + tile
-    cdef floating z, e, yi, p, si, sq
-    cdef double loss = 0.0, grad_b = 0.0, h_sum = 0.0, correct = 0.0
-    cdef Py_ssize_t i, j, t0 = 0, t_rows
+    cdef floating* r_t = work              # z, then r = s * (p - y)
+    cdef floating* h_t = work + tile       # h = s * p * (1 - p)
+    cdef floating* e_t = work + 2 * tile   # exp(-|z|)
+    cdef floating* loss_t = work + 3 * tile
+    cdef floating* ok_t = work + 4 * tile
+    cdef double acc_loss[_LANES]
+    cdef double acc_r[_LANES]
+    cdef double acc_h[_LANES]
+    cdef double acc_ok[_LANES]
+    cdef const floating* yt
+    cdef const floating* st
+    cdef floating z, e, q, zpos, bf = <floating>b, zero = 0, half = 0.5
+    cdef Py_ssize_t i, j, k, t0 = 0, t_rows
     cdef int di = <int>d
     cdef floating f_one = 1, f_zero = 0
     cdef char uplo = c'U', trans = c'N'
@@ -788,39 +796,55 @@ def newton_pass(
             H_wb[j] = 0
             for i in range(d):
                 H[j, i] = 0
+        for k in range(_LANES):
+            acc_loss[k] = 0.0
+            acc_r[k] = 0.0
+            acc_h[k] = 0.0
+            acc_ok[k] = 0.0
         while t0 < n:
             t_rows = min(tile, n - t0)
+            yt = &y[t0]
             # z = X_t @ w  (into r_t)
             _gemv(c'T', di, <int>t_rows, f_one, &X[t0, 0], &w[0], f_zero, r_t)
+            # The per-row arithmetic of _chunk_loss_grad (the same stable loss and
+            # sigmoid, in short branch-free loops), plus p (1 - p) = e / (1 + e)**2
+            # for either sign of z
             for i in range(t_rows):
-                yi = y[t0 + i]
-                si = sw[t0 + i] if weighted else 1
-                z = r_t[i] + <floating>b
-                e = _exp_neg_abs(z)
-                # same stable loss and sigmoid as _chunk_loss_grad;
-                # p * (1 - p) = e / (1 + e)^2 for either sign of z
-                if z > 0:
-                    loss += si * (_log1p_unit(e) + (1 - yi) * z)
-                    p = 1 / (1 + e)
-                else:
-                    loss += si * (_log1p_unit(e) - yi * z)
-                    p = e / (1 + e)
-                correct += (z > 0) == (yi > 0.5)
-                r_t[i] = si * (p - yi)
-                h_t[i] = si * e / ((1 + e) * (1 + e))
-                grad_b += r_t[i]
-                h_sum += h_t[i]
-                sq = _sqrt(h_t[i])
-                for j in range(d):                      # V[i] = sqrt(h_i) * x_i
-                    V[i * d + j] = sq * X[t0 + i, j]
+                r_t[i] = r_t[i] + bf
+                e_t[i] = _exp_neg_abs(r_t[i])
+            for i in range(t_rows):
+                z = r_t[i]
+                zpos = z if z > zero else zero
+                loss_t[i] = _log1p_unit(e_t[i]) + (zpos - yt[i] * z)
+            for i in range(t_rows):
+                z = r_t[i]
+                e = e_t[i]
+                q = <floating>1 / (<floating>1 + e)
+                ok_t[i] = 1 if (z > zero) == (yt[i] > half) else 0
+                h_t[i] = e * q * q
+                r_t[i] = (q if z > zero else e * q) - yt[i]
+            if weighted:
+                st = &sw[t0]
+                for i in range(t_rows):
+                    r_t[i] = r_t[i] * st[i]
+                    h_t[i] = h_t[i] * st[i]
+                    loss_t[i] = loss_t[i] * st[i]
+            _add_to_lanes(acc_loss, loss_t, t_rows)
+            _add_to_lanes(acc_r, r_t, t_rows)
+            _add_to_lanes(acc_h, h_t, t_rows)
+            _add_to_lanes(acc_ok, ok_t, t_rows)
+            for i in range(t_rows):                     # V[i] = sqrt(h_i) * x_i
+                e = _sqrt(h_t[i])
+                for j in range(d):
+                    V[i * d + j] = e * X[t0 + i, j]
             _gemv(c'N', di, <int>t_rows, f_one, &X[t0, 0], r_t, f_one, &grad[0])
             _gemv(c'N', di, <int>t_rows, f_one, &X[t0, 0], h_t, f_one, &H_wb[0])
             # H += V.T @ V   (column-major upper = row-major lower triangle)
             _syrk(uplo, trans, di, <int>t_rows, f_one, V, di, f_one, &H[0, 0], di)
             t0 += t_rows
     free(V)
-    free(rh)
-    return loss, grad_b, h_sum, correct
+    free(work)
+    return _sum_lanes(acc_loss), _sum_lanes(acc_r), _sum_lanes(acc_h), _sum_lanes(acc_ok)
 
 
 cdef inline floating _sqrt(floating x) noexcept nogil:
