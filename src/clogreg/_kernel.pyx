@@ -652,6 +652,10 @@ def _check_multinomial_shapes(X, y, sw, W, b, chunk_grad, chunk_stats):
     if tuple(chunk_grad.shape[:2]) != (n_chunks, K * d) or \
             tuple(chunk_stats.shape[:2]) != (n_chunks, 2 + K):
         raise ValueError("work arrays have the wrong shape")
+    _check_class_indices(y, K)
+
+
+def _check_class_indices(y, K):
     labels = np.asarray(y)
     if not (labels.min() >= 0 and labels.max() < K):   # they index the logits
         raise ValueError(f"class indices must lie in [0, {K})")
@@ -910,8 +914,8 @@ def sgd_fit(
             loss_hist.shape[0] < max_epochs or acc_hist.shape[0] < max_epochs or \
             gnorm_hist.shape[0] < max_epochs or rng_state[0] == 0:
         raise ValueError("sgd_fit: inconsistent shapes or state")
-    if K > 1:
-        _check_multinomial_shapes(X, y, sw, w, b, chunk_grad, chunk_stats)
+    if K > 1:  # the shapes are checked above (work arrays: one batch, not all of X)
+        _check_class_indices(y, K)
     cdef double[::1] grad_b = cvarray(shape=(K,), itemsize=sizeof(double), format="d")
     cdef Py_ssize_t i, j, start, m
     cdef int64_t tmp
