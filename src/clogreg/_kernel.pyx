@@ -54,6 +54,28 @@ cdef extern from *:
     """
     void _prefetch "CLOGREG_PREFETCH"(const void* p) noexcept nogil
 
+cdef extern from *:
+    """
+    static int clogreg_cpu_avx2_fma(void) {
+    #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+        __builtin_cpu_init();  /* gcc: needed if called before constructors ran */
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    #else
+        return 0;
+    #endif
+    }
+    """
+    int _cpu_avx2_fma "clogreg_cpu_avx2_fma"() noexcept nogil
+
+
+def cpu_supports_avx2_fma():
+    """Whether this CPU and OS run AVX2 and FMA code (False off x86, or without gcc/clang).
+
+    ``clogreg._dispatch`` uses the ``_kernel_avx2`` build only where this is True.
+    """
+    return bool(_cpu_avx2_fma())
+
+
 # Rows per chunk. It fixes the order of the floating-point additions, so changing it
 # changes results in the last bits; it never depends on the number of threads.
 cdef Py_ssize_t _CHUNK_ROWS = 4096
