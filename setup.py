@@ -51,13 +51,18 @@ class CythonBuildExt(build_ext):
         openmp = _flag("CLOGREG_OPENMP", "1") and gcc_like
         openmp = openmp and sys.platform.startswith("linux")
         for ext in list(self.extensions):
+            build_dir = self.build_temp  # the generated C, never beside the sources
             if ext.name == AVX2_MODULE:
                 if not gcc_like:  # in place: setuptools keeps its own references
                     self.extensions.remove(ext)
                     continue
                 ext.sources[:] = [self._avx2_source()]
                 ext.extra_compile_args += AVX2_FLAGS
-            (cythonized,) = cythonize(ext, compiler_directives=directives, quiet=True)
+                build_dir = None  # its .pyx is in build_temp already
+            # force: Cython judges a .c up to date by timestamps alone, so a .c made
+            # under other directives (CLOGREG_BOUNDSCHECK) would otherwise be reused.
+            (cythonized,) = cythonize(ext, compiler_directives=directives, quiet=True,
+                                      force=True, build_dir=build_dir)
             ext.sources[:] = cythonized.sources
             if gcc_like:
                 # -fno-trapping-math lets gcc turn the kernel's selects (x if c else y)
