@@ -156,3 +156,16 @@ def test_column_stats_overflow_to_inf_and_nan_propagates():
     assert np.isinf(squares[0]) and np.isfinite(sums[0])
     assert np.isnan(sums[1]) and np.isnan(squares[1])
     assert sums[2] == 10 and squares[2] == 10
+
+
+def test_multinomial_sgd_with_batches_of_fewer_chunks_than_x():
+    # sgd_fit's work arrays are sized for one batch; the multinomial check once
+    # compared them with all of X ("work arrays have the wrong shape").
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((3 * _kernel.CHUNK_ROWS + 5, 4))
+    y = rng.integers(0, 3, X.shape[0])
+    clf = LogisticRegression(solver="sgd", batch_size=_kernel.CHUNK_ROWS + 1, max_iter=3,
+                             tol=0, random_state=0)
+    clf.fit(X, y)
+    assert clf.coef_.shape == (3, 4) and np.all(np.isfinite(clf.coef_))
+    assert clf.n_iter_ == 3

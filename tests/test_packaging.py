@@ -1,5 +1,7 @@
 """Packaging: the sdist ships the Cython source, an installed wheel ships only the binary."""
 import importlib.machinery
+import os
+import platform
 import subprocess
 import sys
 import tarfile
@@ -22,6 +24,7 @@ def test_sdist_ships_the_pyx_and_no_generated_c(tmp_path):
         names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
     assert "src/clogreg/_kernel.pyx" in names
     assert not sorted(name for name in names if name.endswith(".c")), names
+    assert sorted(name for name in names if name.endswith(".pyx")) == ["src/clogreg/_kernel.pyx"]
     assert {"setup.py", "pyproject.toml", "tests/reference.py", "tests/test_kernel.py"} <= names
 
 
@@ -34,4 +37,9 @@ def test_installed_package_ships_no_sources():
     names = sorted(path.name for path in package.iterdir())
     suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
     assert [name for name in names if name.startswith("_kernel.") and name.endswith(suffixes)]
+    # setup.py adds the AVX2+FMA build on x86-64 with gcc/clang unless CLOGREG_AVX2=0
+    avx2 = [name for name in names if name.startswith("_kernel_avx2.") and name.endswith(suffixes)]
+    if platform.machine().lower() in ("x86_64", "amd64") and sys.platform != "win32" and \
+            os.environ.get("CLOGREG_AVX2", "1").strip().lower() not in ("0", "", "false", "no"):
+        assert avx2, names
     assert not [name for name in names if name.endswith((".pyx", ".pxd", ".c"))], names

@@ -11,4 +11,30 @@ from ._data import DEFAULT_SEED, load_tutorial_data
 from ._estimator import LogisticRegression
 
 __version__ = "0.1.0"
-__all__ = ["LogisticRegression", "load_tutorial_data", "DEFAULT_SEED", "__version__"]
+__all__ = ["DEFAULT_SEED", "LogisticRegression", "__version__", "load_tutorial_data",
+           "show_config"]
+
+
+def show_config():
+    """Print the version and which build of the Cython kernel runs.
+
+    The kernel is ``baseline`` (any CPU) or ``avx2`` (the AVX2+FMA build, chosen when
+    it was built and the CPU has AVX2 and FMA; bit-identical results). The environment
+    variable ``CLOGREG_KERNEL`` (``auto``, ``avx2`` or ``baseline``), read at import,
+    forces one.
+
+    Examples
+    --------
+    >>> import clogreg
+    >>> clogreg.show_config()  # doctest: +ELLIPSIS
+    clogreg 0.1.0
+    kernel: ... (CLOGREG_KERNEL=...; AVX2 build available: ...)
+    """
+    import os
+
+    from . import _dispatch
+
+    print(f"clogreg {__version__}")
+    print(f"kernel: {_dispatch.KERNEL_NAME} "
+          f"(CLOGREG_KERNEL={os.environ.get('CLOGREG_KERNEL', 'auto')}; "
+          f"AVX2 build available: {'yes' if _dispatch.avx2_module() else 'no'})")

@@ -54,6 +54,28 @@ cdef extern from *:
     """
     void _prefetch "CLOGREG_PREFETCH"(const void* p) noexcept nogil
 
+cdef extern from *:
+    """
+    static int clogreg_cpu_avx2_fma(void) {
+    #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+        __builtin_cpu_init();  /* gcc: needed if called before constructors ran */
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    #else
+        return 0;
+    #endif
+    }
+    """
+    int _cpu_avx2_fma "clogreg_cpu_avx2_fma"() noexcept nogil
+
+
+def cpu_supports_avx2_fma():
+    """Whether this CPU and OS run AVX2 and FMA code (False off x86, or without gcc/clang).
+
+    ``clogreg._dispatch`` uses the ``_kernel_avx2`` build only where this is True.
+    """
+    return bool(_cpu_avx2_fma())
+
+
 # Rows per chunk. It fixes the order of the floating-point additions, so changing it
 # changes results in the last bits; it never depends on the number of threads.
 cdef Py_ssize_t _CHUNK_ROWS = 4096
@@ -706,6 +728,10 @@ def _check_multinomial_shapes(X, y, sw, W, b, chunk_grad, chunk_stats):
     if tuple(chunk_grad.shape[:2]) != (n_chunks, K * d) or \
             tuple(chunk_stats.shape[:2]) != (n_chunks, 2 + K):
         raise ValueError("work arrays have the wrong shape")
+    _check_class_indices(y, K)
+
+
+def _check_class_indices(y, K):
     labels = np.asarray(y)
     if not (labels.min() >= 0 and labels.max() < K):   # they index the logits
         raise ValueError(f"class indices must lie in [0, {K})")
@@ -988,8 +1014,8 @@ def sgd_fit(
             loss_hist.shape[0] < max_epochs or acc_hist.shape[0] < max_epochs or \
             gnorm_hist.shape[0] < max_epochs or rng_state[0] == 0:
         raise ValueError("sgd_fit: inconsistent shapes or state")
-    if K > 1:
-        _check_multinomial_shapes(X, y, sw, w, b, chunk_grad, chunk_stats)
+    if K > 1:  # the shapes are checked above (work arrays: one batch, not all of X)
+        _check_class_indices(y, K)
     cdef double[::1] grad_b = cvarray(shape=(K,), itemsize=sizeof(double), format="d")
     cdef Py_ssize_t i, j, start, m
     cdef int64_t tmp

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.linalg
 from scipy.optimize import minimize
 
-from . import _kernel
+from ._dispatch import kernel as _kernel  # the baseline or the AVX2+FMA build
 
 Status = _kernel.Status
 _REASONS = {Status.STATUS_CONVERGED: "converged", Status.STATUS_MAX_ITER: "max_iter",
