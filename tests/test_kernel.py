@@ -54,6 +54,22 @@ def test_epochs_match_numpy(dtype, fit_intercept, alpha_l2, alpha_l1, weighted, 
         np.testing.assert_array_equal(res.coef[0] == 0, w == 0)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("d", [1, 3, 10, 11, 37])
+def test_both_matrix_vector_paths_match_numpy(dtype, d):
+    # up to _SMALL_D (10) columns the pass uses its own loops, above it BLAS gemv;
+    # 9,003 rows: several chunks, and tiles whose row count is not a multiple of 4
+    X, y = make_data(n=9_003, d=d, seed=d, dtype=dtype)
+    sw = np.random.default_rng(4).uniform(0.1, 3.0, 9_003)
+    lr = 0.5 / 9_003
+    res = run_kernel(X, y, lr, 5, sw)
+    w, b, losses, _ = numpy_gd(X, y, lr=lr, epochs=5, sample_weight=sw.astype(dtype))
+    rtol = RTOL[dtype]
+    np.testing.assert_allclose(res.loss, losses, rtol=rtol)
+    np.testing.assert_allclose(res.coef[0], w, rtol=rtol, atol=rtol * np.abs(w).max())
+    np.testing.assert_allclose(res.intercept, [b], rtol=rtol, atol=rtol)
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 def test_gradient_matches_finite_differences(weighted):
     X, y = make_data(n=500, d=4, seed=3)
