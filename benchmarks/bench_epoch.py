@@ -21,8 +21,7 @@ import numpy as np
 from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
-from clogreg import LogisticRegression, load_tutorial_data
-from clogreg import _solvers
+from clogreg import LogisticRegression, _solvers, load_tutorial_data
 
 
 def numpy_epochs(X, y, lr, epochs):

@@ -40,8 +40,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from clogreg import LogisticRegression, load_tutorial_data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_epoch import clogreg_epochs, numpy_epochs  # noqa: E402
-from bench_memory import measure as measure_memory  # noqa: E402
+from bench_epoch import clogreg_epochs, numpy_epochs
+from bench_memory import measure as measure_memory
 
 try:
     import torch

@@ -24,6 +24,7 @@ from scipy.optimize import minimize
 from ._dispatch import kernel as _kernel  # the baseline or the AVX2+FMA build
 
 Status = _kernel.Status
+_EPS = np.finfo(float).eps
 _REASONS = {Status.STATUS_CONVERGED: "converged", Status.STATUS_MAX_ITER: "max_iter",
             Status.STATUS_NONFINITE: "nonfinite"}
 
@@ -111,7 +112,7 @@ def lipschitz_bound(X, sample_weight, fit_intercept, alpha_l2, n_out=1):
     with np.errstate(over="ignore", invalid="ignore"):  # overflow: inf, reported below
         if d <= GRAM_MAX_FEATURES:
             gram = _weighted_gram(X, sample_weight, fit_intercept)
-            if not np.all(np.isfinite(gram)):
+            if not np.isfinite(gram).all():
                 return np.inf
             frob = float(np.trace(gram)) - (total if fit_intercept else 0.0)
             top = float(scipy.linalg.eigvalsh(gram, subset_by_index=[gram.shape[0] - 1] * 2)[0])
@@ -182,7 +183,7 @@ def _weighted_gram(X, sample_weight, fit_intercept):
     if not sample_weight.size:
         with np.errstate(over="ignore", invalid="ignore"):
             gram[:d, :d] = X.T @ X  # BLAS on X itself, no copy
-        if np.all(np.isfinite(gram)) or X.dtype == np.float64:
+        if np.isfinite(gram).all() or X.dtype == np.float64:
             if fit_intercept:
                 gram[:d, d] = gram[d, :d] = X.sum(axis=0, dtype=np.float64)
                 gram[d, d] = n
@@ -263,7 +264,7 @@ def lbfgs(problem, coef, intercept, *, max_iter, tol):
 
     def fun(theta):
         w, b = to_wb(theta)
-        if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
+        if not (np.isfinite(w).all() and np.isfinite(b).all()):
             return np.inf, np.zeros_like(theta)  # a trial step too far: SciPy backs off
         loss, grad_w, grad_b, correct = problem.data_pass(w, b)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -305,7 +306,7 @@ def lbfgs(problem, coef, intercept, *, max_iter, tol):
         reason = "max_iter"
     else:
         reason = "nonfinite" if not np.isfinite(res.fun) else "line_search"
-    theta = res.x if np.all(np.isfinite(res.x)) else theta0
+    theta = res.x if np.isfinite(res.x).all() else theta0
     w, b = to_wb(theta)
     loss, acc, gnorm = np.array(hist).T
     return SolverResult(w.astype(problem.X.dtype).reshape(n_out, -1), np.array(b, float),
@@ -327,6 +328,12 @@ def _standardisation(sums, squares, total, center):
 
 
 def newton(problem, coef, intercept, *, max_iter, tol):
+    # overflow gives inf, which every step checks for (no NumPy warnings)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _newton(problem, coef, intercept, max_iter=max_iter, tol=tol)
+
+
+def _newton(problem, coef, intercept, *, max_iter, tol):
     """Newton / IRLS for the binary model; proximal Newton (coordinate descent) for L1.
 
     Each iteration solves for the Newton step with the Hessian
@@ -340,9 +347,9 @@ def newton(problem, coef, intercept, *, max_iter, tol):
       is checked before any Hessian is formed (the last iterate costs no Hessian);
     * after a full step that cut the gradient at least ``REUSE_FACTOR``-fold (the
       quadratic-convergence regime), the next step reuses the factorised Hessian
-      (a chord step: one cheap pass instead of an O(n d^2) one); a reused Hessian
-      whose full step fails the Armijo test or cuts the gradient less is
-      refreshed at once.
+      (a chord step: one cheap pass instead of an O(n d^2) one) where that Hessian
+      costs at least ``REUSE_MIN_FLOPS``; a reused Hessian whose full step fails
+      the Armijo test or cuts the gradient less is refreshed at once.
 
     Stops when the optimality measure (gradient, or minimum-norm subgradient with
     L1) of the mean objective has max-norm <= tol.
@@ -356,18 +363,18 @@ def newton(problem, coef, intercept, *, max_iter, tol):
     m = theta.size
     l1 = np.zeros(m)
     l1[:d] = a1
+    has_l1 = a1 > 0
     grad, H, H_wb = np.empty(d, dtype), np.empty((d, d), dtype), np.empty(d, dtype)
 
     def evaluate(th):
         """(objective, its gradient (m,), n_correct) at th: one loss-gradient pass."""
-        if not np.all(np.isfinite(th)):
+        if not np.isfinite(th).all():
             return np.inf, None, 0.0
         w_ = th[:d]
         loss, gw, gb, correct = problem.data_pass(w_, th[d:] if fit_b else [b_fixed])
-        with np.errstate(over="ignore", invalid="ignore"):
-            f_ = loss + problem.penalty(w_)
-            g_ = np.concatenate([gw + a2 * w_, gb]) if fit_b else gw + a2 * w_
-        if not (np.isfinite(f_) and np.all(np.isfinite(g_))):
+        f_ = loss + problem.penalty(w_)
+        g_ = np.concatenate([gw + a2 * w_, gb]) if fit_b else gw + a2 * w_
+        if not (np.isfinite(f_) and np.isfinite(g_).all()):
             return np.inf, None, correct
         return f_, g_, correct
 
@@ -376,10 +383,13 @@ def newton(problem, coef, intercept, *, max_iter, tol):
         h_sum = _kernel.newton_pass(X, problem.y, problem.sample_weight,
                                     th[:d].astype(dtype), th[d] if fit_b else b_fixed,
                                     grad, H, H_wb)[2]
-        if not (np.all(np.isfinite(H)) and np.all(np.isfinite(H_wb))):
+        if not (np.isfinite(H).all() and np.isfinite(H_wb).all()):
             raise ValueError(_scale_message(X.dtype, "the Hessian's sums of squares"))
         return _HessianModel(H, H_wb, h_sum, a2, fit_b, l1)
 
+    # A chord step saves a Hessian pass but converges only linearly: worth it where
+    # the Hessian (n d^2 / 2 multiply-adds) costs much more than a gradient pass
+    reuse_pays = X.shape[0] * d * (d + 1) / 2 >= REUSE_MIN_FLOPS
     f, g, correct = evaluate(theta)
     hist, reason, n_iter, model, reuse = [], "max_iter", 0, None, False
     gnorm = _min_norm_subgradient(g, theta, l1) * scale if g is not None else np.inf
@@ -400,10 +410,12 @@ def newton(problem, coef, intercept, *, max_iter, tol):
             delta = model.step(g, theta)
             # Armijo backtracking on F = smooth + L1, with the model decrease
             # D = g.delta + l1 (||theta + delta||_1 - ||theta||_1) < 0
-            D = g @ delta + l1 @ (np.abs(theta + delta) - np.abs(theta))
+            D = g @ delta
+            if has_l1:
+                D += l1 @ (np.abs(theta + delta) - np.abs(theta))
             # Near the optimum the predicted decrease |D| drops below the rounding
             # noise of f itself; the full step is then taken (local convergence).
-            in_noise = abs(D) <= 256 * np.finfo(float).eps * abs(f)
+            in_noise = abs(D) <= 256 * _EPS * abs(f)
             t = 1.0
             while True:
                 cand = theta + t * delta
@@ -423,7 +435,7 @@ def newton(problem, coef, intercept, *, max_iter, tol):
         if t < 1e-12:  # no decrease possible: at the optimum to machine precision
             reason = "line_search"
             break
-        reuse = t == 1.0 and g_norm_new * REUSE_FACTOR <= gnorm
+        reuse = reuse_pays and t == 1.0 and g_norm_new * REUSE_FACTOR <= gnorm
         theta, f, g, correct, gnorm = cand, f_new, g_new, c_new, g_norm_new
         n_iter += 1
     loss, acc, gnorm = np.array(hist).T
@@ -433,8 +445,11 @@ def newton(problem, coef, intercept, *, max_iter, tol):
 
 
 #: A Newton step whose gradient shrank at least this much lets the next step reuse
-#: the Hessian (see `newton`).
+#: the Hessian (see `newton`), on problems whose Hessian takes at least
+#: REUSE_MIN_FLOPS multiply-adds (below, a Hessian pass costs little more than a
+#: gradient pass and Python's overhead).
 REUSE_FACTOR = 4.0
+REUSE_MIN_FLOPS = 1e7
 
 
 class _HessianModel:
@@ -445,10 +460,12 @@ class _HessianModel:
     different scales do not make the factorisation look singular: a Cholesky solve
     while the scaled matrix's reciprocal condition number is above ``RCOND_MIN``;
     below it (constant or repeated features and no penalty), the minimum-norm
-    least-squares step in the scaled coordinates.
+    least-squares step in the scaled coordinates, singular values below
+    ``LSTSQ_CUTOFF`` of the largest counting as zero.
     """
 
     RCOND_MIN = 1e-13
+    LSTSQ_CUTOFF = 1e-12
 
     def __init__(self, H, H_wb, h_sum, a2, fit_b, l1):
         d = H.shape[0]
@@ -459,12 +476,14 @@ class _HessianModel:
             A[d, :d] = H_wb
             A[d, d] = h_sum
         A.flat[:m * d:m + 1] += a2    # the weights' diagonal
-        diag = A.diagonal()
-        self.scale = np.where(diag > 0, 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 1.0)
-        A *= self.scale[:, None]
-        A *= self.scale[None, :]
+        diag = A.diagonal().copy()
+        # an all-zero column without penalty, or one of extreme scale, stays unscaled
+        # (1 / sqrt(diag_j diag_k) must stay finite)
+        diag[~((diag > 1e-300) & (diag < np.inf))] = 1.0
+        self.scale = 1.0 / np.sqrt(diag)
+        A *= np.outer(self.scale, self.scale)
         self.lower, self.l1, self.chol, self._full = A, l1, None, None
-        if not np.any(l1 > 0):
+        if not (l1 > 0).any():
             c, info = scipy.linalg.lapack.dpotrf(A, lower=1, clean=0)
             if info == 0:
                 absA = np.abs(A)      # the 1-norm of the symmetric matrix
@@ -486,8 +505,10 @@ class _HessianModel:
         if self.chol is not None:
             x, _ = scipy.linalg.lapack.dpotrs(self.chol, s * g, lower=1)
             return -s * x.ravel()
-        if not np.any(self.l1 > 0):
-            return s * scipy.linalg.lstsq(self.A, -s * g)[0]
+        if not (self.l1 > 0).any():
+            # singular values below LSTSQ_CUTOFF of the largest count as zero, so
+            # that rounding noise along a null direction is not amplified
+            return s * scipy.linalg.lstsq(self.A, -s * g, cond=self.LSTSQ_CUTOFF)[0]
         delta = np.zeros_like(g)
         _kernel.cd_quadratic(self.A, s * g, theta / s, s * self.l1, delta, 1000, 1e-12)
         return s * delta
