@@ -351,3 +351,20 @@ def test_newton_with_a_subnormal_hessian_entry():
     with _quiet():
         clf.fit(X, y, sample_weight=sw)
     assert np.all(np.isfinite(clf.coef_))
+
+
+def test_lbfgs_first_step_is_the_newton_step_for_uncorrelated_standardised_features(
+        monkeypatch):
+    # In standardised coordinates the Hessian of the mean objective at w = 0 is
+    # p (1 - p) = 1/4 times the features' correlation matrix. lbfgs's first trial
+    # point is -4 g, which for these (nearly) uncorrelated columns is the Newton step.
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((400, 5)))
+    X = Q - Q.mean(axis=0)
+    X /= X.std(axis=0)
+    y = (X @ [1.0, -1.0, 0.5, 0.0, 2.0] + rng.standard_normal(400) > 0).astype(int)
+    counts = _count_passes(monkeypatch)
+    LogisticRegression(C=np.inf, solver="lbfgs", fit_intercept=False, tol=1e-8).fit(X, y)
+    g0 = X.T @ (0.5 - y) / 400
+    w1 = counts["points"][1][:5]
+    np.testing.assert_allclose(w1, -4 * g0, rtol=1e-10)

@@ -291,15 +291,29 @@ def lbfgs(problem, coef, intercept, *, max_iter, tol):
         return SolverResult(w0.astype(problem.X.dtype).reshape(n_out, -1), b0, 0,
                             "converged", *map(np.array, zip(*hist)))
 
-    def fun_reusing_first(theta):  # SciPy starts by asking for theta0: no second pass
-        if first and np.array_equal(theta, first[0]):
-            return first.pop()
-        first.clear()
-        return fun(theta)
+    # SciPy's L-BFGS-B tries a first step of unit length along -g. Measured in
+    # u = k * theta with k = h0 / ||g0||, that step is -g0 / h0 in theta: the Newton
+    # step for a Hessian h0 * I, which is what the Hessian of the mean objective is
+    # in standardised coordinates with uncorrelated features (h0 = p (1 - p) at
+    # p = 1/2, or 1/K (1 - 1/K) for K classes at the uniform softmax, plus the L2
+    # term). Later steps scale themselves (s.y / y.y), whatever k is.
+    h0 = 1.0 / max(n_out, 2) * (1.0 - 1.0 / max(n_out, 2)) + \
+        problem.alpha_l2 * scale * float(np.mean(1.0 / (S * S)))
+    g0_norm = float(np.linalg.norm(first[1][1]))
+    k = h0 / g0_norm if 0 < g0_norm < np.inf and 0 < h0 < np.inf else 1.0
 
-    res = minimize(fun_reusing_first, theta0, jac=True, method="L-BFGS-B", callback=record,
+    def fun_u(u):  # SciPy starts by asking for u0: its evaluation is reused
+        if first and np.array_equal(u, k * first[0]):
+            f0, g0 = first.pop()
+            return f0, g0 / k
+        first.clear()
+        f, g = fun(u / k)
+        return f, g / k
+
+    res = minimize(fun_u, k * theta0, jac=True, method="L-BFGS-B", callback=record,
                    options={"maxiter": max_iter, "maxls": 50, "gtol": 0.0,
                             "ftol": 64 * np.finfo(float).eps})
+    res.x = res.x / k
     if hist[-1][2] <= tol or res.status == 0:
         reason = "converged"
     elif res.status == 1:
