@@ -14,11 +14,14 @@ row says otherwise. The problems:
 2. the same on narrow data, 1,000,000 x 10;
 3. epoch time against the number of rows (100 columns, float64): the plot;
 4. the tutorial's fit (80 x 2, 20 epochs) end to end;
-5. peak extra memory of a fit (tracemalloc), bytes per row.
+5. peak extra memory of a fit (tracemalloc), bytes per row;
+6. time to a 1e-8 relative objective gap, every clogreg and scikit-learn solver, on
+   the four problems of ``benchmarks/bench_solvers.py`` (``--no-solvers`` skips it).
 
 It writes the tables, the machine and the targets of the performance issue to
-BENCHMARKS.md, and the plot to benchmarks/epoch_vs_rows.png. About a minute on
-2 cores (``--quick``: smaller problems, for a smoke test; ``--repeat``: turns).
+BENCHMARKS.md, and the plot to benchmarks/epoch_vs_rows.png. About 7 minutes on
+2 cores, 1 without the solvers (``--quick``: smaller problems, for a smoke test;
+``--repeat``: turns).
 """
 import argparse
 import os
@@ -37,11 +40,13 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.linear_model import SGDClassifier
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from clogreg import LogisticRegression, load_tutorial_data
+from clogreg import LogisticRegression, _dispatch, _solvers, load_tutorial_data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_epoch import clogreg_epochs, numpy_epochs
 from bench_memory import measure as measure_memory
+from bench_solvers import markdown as solvers_markdown
+from bench_solvers import time_to_solution
 
 try:
     import torch
@@ -77,6 +82,17 @@ def sklearn_lbfgs_iteration(X, y):
         t0 = time.perf_counter()
         est = SkLogisticRegression(max_iter=5).fit(X, y)
         return (time.perf_counter() - t0) / max(1, int(est.n_iter_[0]))
+
+
+def baseline_kernel_epochs(X, y, lr, epochs):
+    """clogreg's epoch with the baseline (any x86-64) build of the kernel, which a
+    CPU without AVX2 and FMA runs."""
+    chosen = _solvers._kernel
+    _solvers._kernel = _dispatch.select("baseline")[1]
+    try:
+        return clogreg_epochs(X, y, lr, epochs)
+    finally:
+        _solvers._kernel = chosen
 
 
 def sgd_epoch(X, y):
@@ -137,6 +153,8 @@ def epoch_rows(X, y, repeat, peers=True, threads=True):
     fns = {"clogreg epoch": lambda: clogreg_epochs(X, y, lr, 1)}
     if threads:
         fns["clogreg epoch, n_jobs=2"] = lambda: clogreg_epochs(X, y, lr, 1, n_threads=2)
+        if _dispatch.KERNEL_NAME != "baseline":
+            fns["clogreg epoch, baseline kernel"] = lambda: baseline_kernel_epochs(X, y, lr, 1)
     fns["NumPy epoch"] = lambda: numpy_epochs(X, y, lr, 1)
     if peers:
         if torch is not None:
@@ -173,7 +191,10 @@ def machine():
     return [(f"- CPU: {cpu}, {os.cpu_count()} logical cores ({platform.system()} "
              f"{platform.machine()})"),
             f"- {versions}",
-            f"- BLAS: {'; '.join(blas)}",
+            f"- BLAS: {'; '.join(blas)}"
+            + (f" (OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']})"
+               if "OPENBLAS_CORETYPE" in os.environ else ""),
+            f"- clogreg kernel: {_dispatch.KERNEL_NAME} (`clogreg._dispatch`)",
             f"- clogreg commit {rev}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"]
 
 
@@ -183,6 +204,11 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small problems (smoke test)")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--repeat", type=int, default=15, help="turns per table (default 15)")
+    parser.add_argument("--solver-budget", type=float, default=30.0,
+                        help="seconds per contender's tolerance ladder in the "
+                             "time-to-solution tables (default 30)")
+    parser.add_argument("--no-solvers", action="store_true",
+                        help="skip the time-to-solution tables (about 6 minutes)")
     args = parser.parse_args()
     t_start = time.perf_counter()
     big = 100_000 if args.quick else 1_000_000
@@ -257,6 +283,26 @@ def main():
     md += [""]
     print("\n" + "\n".join(md[-len(memory) - 3:]))
 
+    # 6: time to a 1e-8 objective gap, every solver (benchmarks/bench_solvers.py)
+    if not args.no_solvers:
+        budget = 5.0 if args.quick else args.solver_budget
+        md += ["## Time to solution: a 1e-8 relative objective gap", "",
+               ("Each contender climbs a ladder of tolerances (1e-3, 1e-4, ..., loosest "
+                "first) until its objective is within 1e-8 of the optimum (computed by "
+                "NumPy outside the timing) or its budget "
+                f"({budget:.0f} s) is spent; the time is that fit's (median of 3 or more "
+                "runs, 2 for fits over 5 s). L2, C = 1. See benchmarks/bench_solvers.py."),
+               ""]
+        quick_rows = {"well": 100_000, "narrow": 100_000, "ill": 20_000, "cancer": None}
+        for problem in ("well", "narrow", "ill", "cancer"):
+            shape, _, res = time_to_solution(
+                problem, quick_rows[problem] if args.quick else None, budget=budget,
+                log=lambda m: print(m, flush=True))
+            results["solvers", problem] = (shape, res)
+            md += [f"### {problem}: {shape[0]:,} x {shape[1]}", "",
+                   *solvers_markdown(res, budget), ""]
+            print("\n".join(md[-len(res) - 3:]), flush=True)
+
     md += targets(results, big)
     elapsed = time.perf_counter() - t_start
     md += [f"Suite run time: {elapsed / 60:.1f} min.", ""]
@@ -301,6 +347,20 @@ def targets(results, big):
             r, rm = ratio(results[cols, dt], "clogreg epoch", "clogreg epoch, n_jobs=2")
             lines.append(f"| 2 threads ({big:,} x {cols} {dt}) | speed-up {r:.2f}x "
                          f"[{rm:.2f}] | - |")
+    for key, (shape, res) in ((k, v) for k, v in results.items()
+                              if isinstance(k, tuple) and k[0] == "solvers"):
+        best = {}
+        for name, _, t, _ in res:
+            lib = name.split()[0]
+            if t is not None and np.median(t) < best.get(lib, (np.inf, ""))[0]:
+                best[lib] = (np.median(t), name)
+        if "clogreg" in best and "sklearn" in best:
+            r = best["sklearn"][0] / best["clogreg"][0]
+            lines.append(f"| time to 1e-8 gap, {key[1]} ({shape[0]:,} x {shape[1]}): 2x "
+                         f"faster than scikit-learn's fastest | {best['clogreg'][1]} "
+                         f"{best['clogreg'][0] * 1e3:.3g} ms vs {best['sklearn'][1]} "
+                         f"{best['sklearn'][0] * 1e3:.3g} ms: {r:.2f}x | "
+                         f"{'yes' if r >= 2 else 'no'} |")
     for (dt, name), b in results["memory"].items():
         if name.startswith("clogreg"):
             lines.append(f"| fit memory <= 12 B/row ({dt}, {name}) | {b:.1f} B/row | "
