@@ -300,7 +300,7 @@ def main():
                 log=lambda m: print(m, flush=True))
             results["solvers", problem] = (shape, res)
             md += [f"### {problem}: {shape[0]:,} x {shape[1]}", "",
-                   *solvers_markdown(res, budget), ""]
+                   *solvers_markdown(res, budget, shape), ""]
             print("\n".join(md[-len(res) - 3:]), flush=True)
 
     md += targets(results, big)

@@ -64,12 +64,13 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
           epochs inside the kernel; L1 by a proximal step. Any problem. Also what
           ``partial_fit`` runs, whatever ``solver`` says.
         - ``"lbfgs"``: SciPy's L-BFGS-B on the kernel's fused loss + gradient pass,
-          in internally standardised coordinates (X is neither copied nor changed).
-          L2 or no penalty only.
+          in internally standardised coordinates (X is neither copied nor changed),
+          scaled so that its first step is a Newton step. L2 or no penalty only.
         - ``"newton"``: Newton / IRLS with the Hessian accumulated in one
           cache-blocked pass; with L1, a proximal Newton step solved by coordinate
-          descent (glmnet / newGLMNET). Binary problems only; costs O(n d^2) per
-          iteration, for moderate n_features.
+          descent (glmnet / newGLMNET). Near the optimum a costly Hessian is reused
+          for several steps (chord steps). Binary problems only; a fresh Hessian
+          costs O(n d^2), for moderate n_features.
         - ``"auto"``: ``"lbfgs"`` for L2 or no penalty (in benchmarks/
           bench_solvers.py the fastest to a 1e-8 objective gap on well-conditioned
           data, and robust to badly scaled features); with an L1 part, ``"newton"``
