@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+from reference import objective
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
@@ -11,8 +12,6 @@ from sklearn.preprocessing import StandardScaler
 
 import clogreg
 from clogreg import LogisticRegression
-
-from reference import objective
 
 
 @pytest.fixture

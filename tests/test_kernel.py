@@ -1,12 +1,11 @@
 """The Cython kernel against independent references (NumPy, finite differences)."""
 import numpy as np
 import pytest
+from reference import gradient_descent as numpy_gd
+from reference import objective
 
 import clogreg
 from clogreg import LogisticRegression, _kernel, _solvers
-
-from reference import gradient_descent as numpy_gd
-from reference import objective
 
 RTOL = {np.float64: 1e-10, np.float32: 1e-4}
 
@@ -156,19 +155,23 @@ def test_column_stats_match_numpy_for_any_thread_count(dtype, weighted):
     sw = rng.random(9_000).astype(dtype) if weighted else np.empty(0, dtype)
     s = sw.astype(np.float64) if weighted else np.ones(9_000)
     X64 = X.astype(np.float64)
-    sums, squares = _solvers.column_stats(X, sw)
+    y = (rng.random(9_000) < 0.3).astype(dtype)
+    sums, squares, label_sums, label_sum, positives = _solvers.column_stats(X, sw, 1, y)
     np.testing.assert_allclose(sums, s @ X64, rtol=1e-12)
     np.testing.assert_allclose(squares, s @ (X64 * X64), rtol=1e-12)
+    np.testing.assert_allclose(label_sums, (s * y) @ X64, rtol=1e-12)
+    assert label_sum == pytest.approx(s @ y, rel=1e-12) and positives == y.sum()
+    assert _solvers.column_stats(X, sw).label_sums is None
     for n_threads in (2, 3):
-        threaded = _solvers.column_stats(X, sw, n_threads)
-        np.testing.assert_array_equal(threaded[0], sums)
-        np.testing.assert_array_equal(threaded[1], squares)
+        threaded = _solvers.column_stats(X, sw, n_threads, y)
+        for a, b in zip(threaded[:3], (sums, squares, label_sums)):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_column_stats_overflow_to_inf_and_nan_propagates():
     X = np.ones((10, 3))
     X[2, 0], X[4, 1] = 1e200, np.nan
-    sums, squares = _solvers.column_stats(X, np.empty(0))
+    sums, squares, *_ = _solvers.column_stats(X, np.empty(0))
     assert np.isinf(squares[0]) and np.isfinite(sums[0])
     assert np.isnan(sums[1]) and np.isnan(squares[1])
     assert sums[2] == 10 and squares[2] == 10

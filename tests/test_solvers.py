@@ -3,14 +3,18 @@ import functools
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine, \
-    make_classification
+from reference import multinomial_objective, objective, sklearn_objective
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_classification,
+)
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from clogreg import LogisticRegression, _kernel, _solvers
-
-from reference import multinomial_objective, objective, sklearn_objective
 
 
 def standardised(loader):
@@ -38,7 +42,7 @@ def supports(solver, n_classes, l1_ratio):
     return not (solver == "newton" and n_classes > 2)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sklearn_best(data, C, l1_ratio, fit_intercept, weighted):
     """The lowest objective among scikit-learn's solvers fitted to tight tolerance."""
     X, y = DATASETS[data]()
@@ -368,3 +372,23 @@ def test_lbfgs_first_step_is_the_newton_step_for_uncorrelated_standardised_featu
     g0 = X.T @ (0.5 - y) / 400
     w1 = counts["points"][1][:5]
     np.testing.assert_allclose(w1, -4 * g0, rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_first_evaluation_from_column_stats_equals_a_kernel_pass(dtype, weighted):
+    # at w = 0, b = 0 Problem.data_pass answers from the label sums without a pass
+    X, y = DATASETS["breast_cancer"]()
+    X, y = X.astype(dtype), y.astype(dtype)
+    sw = weights(len(y)).astype(dtype) if weighted else np.empty(0, dtype)
+    stats = _solvers.column_stats(X, sw, 1, y)
+    fast = _solvers.Problem(X, y, sw, 1, True, 0.5, 0.0, stats=stats)
+    slow = _solvers.Problem(X, y, sw, 1, True, 0.5, 0.0)
+    zero_w, zero_b = np.zeros(X.shape[1]), np.zeros(1)
+    got, want = fast.data_pass(zero_w, zero_b), slow.data_pass(zero_w, zero_b)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
+    # anywhere else: the kernel
+    w = np.full(X.shape[1], 0.01)
+    np.testing.assert_array_equal(fast.data_pass(w, zero_b)[1], slow.data_pass(w, zero_b)[1])

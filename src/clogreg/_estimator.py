@@ -275,7 +275,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
                 max_iter=self.max_iter, tol=self.tol, n_threads=n_threads)
         else:
             # one pass (gd's bound does the same check); lbfgs reuses its column sums
-            stats = _solvers.check_scale(X, sample_weight, n_threads, stats)
+            stats = _solvers.check_scale(X, sample_weight, n_threads, stats,
+                                         y_enc if n_out == 1 else None)
             problem = _solvers.Problem(X, y_enc, sample_weight, n_out, self.fit_intercept,
                                        alpha_l2, alpha_l1, n_threads, stats)
             if solver == "sgd":
@@ -410,7 +411,7 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         """
         X = _validation.check_numeric(X, "X")
         _validation.check_label_types(y)
-        passes, stats = _passes_unchanged(X, y, _n_threads(self.n_jobs))
+        passes = _passes_unchanged(X, y)
         if passes:
             # scikit-learn's checks would return X and y as they are: run only its
             # bookkeeping (n_features_in_, feature_names_in_). Saves ~150 us a fit.
@@ -430,6 +431,20 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             y_enc = y_index.astype(X.dtype)
         else:
             self.classes_, y_enc = _encode_labels(y, X.dtype)
+        stats = None
+        if passes and not get_config()["assume_finite"]:
+            # scikit-learn's finiteness test, fused with the column sums the solvers
+            # reuse (and, for two classes, the label sums that give the gradient at
+            # w = 0): one kernel pass in place of NumPy's X.sum()
+            binary = y_enc if self.classes_.size == 2 else None
+            stats = _solvers.column_stats(X, np.empty(0, X.dtype), _n_threads(self.n_jobs),
+                                          binary)
+            if not stats.finite():
+                # NaN or inf in X: scikit-learn's own check and message. (Finite values
+                # whose sums overflow pass it; the solvers' scale check reports them.)
+                validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
+                              ensure_min_samples=1, reset=reset)
+                stats = None
         if self.classes_.size < 2:
             raise ValueError(
                 f"y must hold at least 2 classes; got 1 class: {self.classes_.tolist()}")
@@ -578,31 +593,23 @@ def _encode_labels(y, dtype):
     return classes, y_index.astype(dtype)
 
 
-def _passes_unchanged(X, y, n_threads=1):
+def _passes_unchanged(X, y):
     """Whether ``validate_data`` + ``check_classification_targets`` would accept X, y
-    and return them unchanged (the common case): ``(passes, column_stats)``.
+    and return them unchanged, finiteness of X aside (checked in microseconds).
 
-    True for a finite, C-contiguous float64 or float32 ndarray X with at least one row
-    and one column, and a 1-D ndarray y of integers, booleans or strings of the same
-    length (never a "continuous" or multi-output target). Everything else, including
-    every input that must be converted, warned about or refused, is left to
-    scikit-learn's validation and its messages. The finiteness test is one kernel
-    pass that also gives the column sums and sums of squares (finite sums: finite X;
-    an overflowing sum of finite values only sends X through the full check), which
-    the solvers reuse (`clogreg._solvers.check_scale`); None where not computed.
+    True for a C-contiguous float64 or float32 ndarray X with at least one row and one
+    column, and a 1-D ndarray y of integers, booleans or strings of the same length
+    (never a "continuous" or multi-output target). Everything else, including every
+    input that must be converted, warned about or refused, is left to scikit-learn's
+    validation and its messages. Whether X is finite is tested by the kernel pass of
+    `clogreg._solvers.column_stats` (in ``_validate_inputs``), whose sums the solvers
+    reuse; NaN or inf there sends X through scikit-learn's check after all.
     """
-    if not (type(X) is np.ndarray and type(y) is np.ndarray
+    return (type(X) is np.ndarray and type(y) is np.ndarray
             and X.ndim == 2 and y.ndim == 1 and X.shape[0] == y.shape[0]
             and X.shape[0] >= 1 and X.shape[1] >= 1
             and X.dtype in (np.float64, np.float32) and X.flags.c_contiguous
-            and y.dtype.kind in "biuU"):
-        return False, None
-    if get_config()["assume_finite"]:
-        return True, None
-    stats = _solvers.column_stats(X, np.empty(0, X.dtype), n_threads)
-    if np.isfinite(stats[0]).all() and np.isfinite(stats[1]).all():
-        return True, stats
-    return False, None
+            and y.dtype.kind in "biuU")
 
 
 def _n_threads(n_jobs):

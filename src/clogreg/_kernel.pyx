@@ -471,30 +471,37 @@ def loss_grad(
 def column_stats(
     const floating[:, ::1] X,     # IN  (n, d)
     const floating[::1] sw,       # IN  (n,) sample weights, or (0,) for all ones
-    double[:, ::1] chunk_sums,    # WORK (n_chunks, 2 d)
-    double[:, ::1] out,           # OUT (2, d): sum_i s_i x_ij and sum_i s_i x_ij**2
+    const floating[::1] y,        # IN  (n,) 0.0 / 1.0 labels, or (0,) for none
+    double[:, ::1] chunk_sums,    # WORK (n_chunks, k d), k = 3 with y, else 2
+    double[:, ::1] out,           # OUT (k, d): sum_i s_i x_ij, sum_i s_i x_ij**2
+                                  #     and, with y, sum_i s_i y_i x_ij
     int n_threads=1,
 ):
-    """Weighted column sums and sums of squares in float64: one pass over X.
+    """Weighted column sums, sums of squares and label-weighted sums in float64: one
+    pass over X.
 
-    What the solvers need before their first step (standardisation, the scale
-    check). Each chunk of rows has its own partial sums, added in chunk order, so
-    the result does not depend on ``n_threads``. Overflow gives inf, never a trap.
+    What the solvers need before their first step: the standardisation and the scale
+    check (sums and squares), and the gradient at w = 0 (``X.T @ (s * (1/2 - y))``
+    from the sums and the label-weighted sums). Each chunk of rows has its own
+    partial sums, added in chunk order, so the result does not depend on
+    ``n_threads``. Overflow gives inf, never a trap.
     """
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
+    cdef Py_ssize_t k = 3 if y.shape[0] > 0 else 2
     cdef Py_ssize_t n_chunks = chunk_sums.shape[0], c, j
-    if sw.shape[0] not in (0, n) or n_chunks != (n + _CHUNK_ROWS - 1) // _CHUNK_ROWS or \
-            chunk_sums.shape[1] != 2 * d or out.shape[0] != 2 or out.shape[1] != d:
+    if sw.shape[0] not in (0, n) or y.shape[0] not in (0, n) or \
+            n_chunks != (n + _CHUNK_ROWS - 1) // _CHUNK_ROWS or \
+            chunk_sums.shape[1] != k * d or out.shape[0] != k or out.shape[1] != d:
         raise ValueError("column_stats: inconsistent shapes")
     cdef double acc
     with nogil:
         if n_threads > 1 and n_chunks > 1:
             for c in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
-                _chunk_column_stats(X, sw, c, chunk_sums)
+                _chunk_column_stats(X, sw, y, c, chunk_sums)
         else:
             for c in range(n_chunks):
-                _chunk_column_stats(X, sw, c, chunk_sums)
-        for j in range(2 * d):
+                _chunk_column_stats(X, sw, y, c, chunk_sums)
+        for j in range(k * d):
             acc = 0.0
             for c in range(n_chunks):
                 acc += chunk_sums[c, j]
@@ -502,24 +509,36 @@ def column_stats(
 
 
 cdef void _chunk_column_stats(const floating[:, ::1] X, const floating[::1] sw,
-                              Py_ssize_t c, double[:, ::1] chunk_sums) noexcept nogil:
-    """Row c of chunk_sums: [sum s x, sum s x**2] over the rows of chunk c."""
+                              const floating[::1] y, Py_ssize_t c,
+                              double[:, ::1] chunk_sums) noexcept nogil:
+    """Row c of chunk_sums: [sum s x, sum s x**2 (, sum s y x)] over chunk c's rows."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], i, j
     cdef Py_ssize_t start = c * _CHUNK_ROWS, stop = min(start + _CHUNK_ROWS, n)
     cdef double* s1 = &chunk_sums[c, 0]
     cdef double* s2 = &chunk_sums[c, d]
-    cdef double x, si
+    cdef double* s3 = &chunk_sums[c, 2 * d] if y.shape[0] > 0 else NULL
+    cdef double x, si, syi
     cdef const floating* row
     for j in range(d):
         s1[j] = 0.0
         s2[j] = 0.0
+        if s3 != NULL:
+            s3[j] = 0.0
     for i in range(start, stop):
         row = &X[i, 0]
         si = sw[i] if sw.shape[0] > 0 else 1.0
-        for j in range(d):          # independent columns: packed instructions
-            x = row[j]
-            s1[j] += si * x
-            s2[j] += si * (x * x)
+        if s3 == NULL:
+            for j in range(d):      # independent columns: packed instructions
+                x = row[j]
+                s1[j] += si * x
+                s2[j] += si * (x * x)
+        else:
+            syi = si * y[i]
+            for j in range(d):
+                x = row[j]
+                s1[j] += si * x
+                s2[j] += si * (x * x)
+                s3[j] += syi * x
 
 
 cdef bint _propose_step(

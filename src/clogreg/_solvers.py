@@ -16,6 +16,7 @@ parameters entering iteration k. ``grad_norm`` is the max-norm of the gradient o
 subgradient), the quantity compared with ``tol``.
 """
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
@@ -56,7 +57,7 @@ class Problem:
     def __init__(self, X, y, sample_weight, n_out, fit_intercept, alpha_l2, alpha_l1,
                  n_threads=1, stats=None):
         self.X, self.y, self.sample_weight = X, y, sample_weight
-        self.stats = stats  # column_stats(X, sample_weight) where already computed
+        self.stats = stats  # column_stats(X, sample_weight[, y]) where already computed
         self.n_out, self.fit_intercept = n_out, fit_intercept
         self.alpha_l2, self.alpha_l1, self.n_threads = alpha_l2, alpha_l1, n_threads
         n, d = X.shape
@@ -68,7 +69,19 @@ class Problem:
         self._grad_b = np.empty(n_out, dtype=np.float64)
 
     def data_pass(self, w, b):
-        """(sum s*logloss, grad_w (copy, float64), grad_b (copy), n_correct) at w, b."""
+        """(sum s*logloss, grad_w (copy, float64), grad_b (copy), n_correct) at w, b.
+
+        One kernel pass; none at w = 0, b = 0 (where every cold start begins) when
+        `stats` has the label sums: there p = 1/2 for every row, so the loss is
+        ``sum(s) log 2``, the gradient ``X.T @ (s (1/2 - y))`` is
+        ``sums / 2 - label_sums``, and the rows with y = 0 are the correct ones.
+        """
+        st = self.stats
+        if st is not None and st.label_sums is not None and self.n_out == 1 and \
+                float(b[0]) == 0.0 and not np.any(w):
+            return (self.sum_weights * np.log(2.0), 0.5 * st.sums - st.label_sums,
+                    np.array([0.5 * self.sum_weights - st.label_sum]),
+                    self.X.shape[0] - st.positives)
         w = np.ascontiguousarray(w, dtype=self.X.dtype)
         if self.n_out == 1:
             loss, gb, correct = _kernel.loss_grad(self.X, self.y, self.sample_weight, w,
@@ -144,27 +157,48 @@ def _gradient_fits(X, total, frob):
     return bool(np.sqrt(total) * np.sqrt(frob) <= float(np.finfo(X.dtype).max))
 
 
-def column_stats(X, sample_weight, n_threads=1):
-    """``(sums, squares)``: the weighted column sums and sums of squares of X in
-    float64 (inf on overflow), one kernel pass without a copy."""
+class ColumnStats(NamedTuple):
+    """Weighted column sums of X, in float64 (`column_stats`)."""
+
+    sums: np.ndarray                # sum_i s_i x_i
+    squares: np.ndarray             # sum_i s_i x_i**2
+    label_sums: np.ndarray | None   # sum_i s_i y_i x_i (binary labels), or None
+    label_sum: float | None         # sum_i s_i y_i
+    positives: float | None         # the number of rows with y_i = 1
+
+    def finite(self):
+        return bool(np.isfinite(self.sums).all() and np.isfinite(self.squares).all()
+                    and (self.label_sums is None or np.isfinite(self.label_sums).all()))
+
+
+def column_stats(X, sample_weight, n_threads=1, y=None):
+    """`ColumnStats` of X (inf on overflow, NaN where X has one): one kernel pass
+    without a copy; with binary labels y (0.0 / 1.0) also the label-weighted sums,
+    which give the gradient at w = 0 (`Problem.data_pass`)."""
     n, d = X.shape
-    out = np.empty((2, d))
-    chunk_sums = np.empty((-(-n // _kernel.CHUNK_ROWS), 2 * d))
+    k = 2 if y is None else 3
+    out = np.empty((k, d))
+    chunk_sums = np.empty((-(-n // _kernel.CHUNK_ROWS), k * d))
     with np.errstate(over="ignore", invalid="ignore"):
-        _kernel.column_stats(X, sample_weight, chunk_sums, out, n_threads)
-    return out[0], out[1]
+        _kernel.column_stats(X, sample_weight, np.empty(0, X.dtype) if y is None else y,
+                             chunk_sums, out, n_threads)
+    if y is None:
+        return ColumnStats(out[0], out[1], None, None, None)
+    s = sample_weight.astype(np.float64) if sample_weight.size else None
+    label_sum = float(np.dot(s, y)) if s is not None else float(y.sum(dtype=np.float64))
+    return ColumnStats(out[0], out[1], out[2], label_sum, float(y.sum(dtype=np.float64)))
 
 
-def check_scale(X, sample_weight, n_threads=1, stats=None):
+def check_scale(X, sample_weight, n_threads=1, stats=None, y=None):
     """Raise ValueError when X is so large that the passes' sums could overflow;
-    return `column_stats` (the one pass this takes, unless ``stats`` gives them) for
-    the solvers to reuse."""
+    return `column_stats` (the one pass this takes, unless ``stats`` gives them; with
+    the binary labels ``y``, the label sums too) for the solvers to reuse."""
     total = float(sample_weight.sum(dtype=np.float64)) if sample_weight.size \
         else float(X.shape[0])
     if stats is None:
-        stats = column_stats(X, sample_weight, n_threads)
+        stats = column_stats(X, sample_weight, n_threads, y)
     with np.errstate(over="ignore", invalid="ignore"):
-        frob = float(stats[1].sum())
+        frob = float(stats.squares.sum())
     if not np.isfinite(frob) or not _gradient_fits(X, total, frob):
         raise ValueError(_scale_message(X.dtype))
     return stats
@@ -248,7 +282,8 @@ def lbfgs(problem, coef, intercept, *, max_iter, tol):
     fit_b = problem.fit_intercept
     if problem.stats is None:
         problem.stats = column_stats(problem.X, problem.sample_weight, problem.n_threads)
-    mu, s = _standardisation(*problem.stats, problem.sum_weights, center=fit_b)
+    mu, s = _standardisation(problem.stats.sums, problem.stats.squares,
+                             problem.sum_weights, center=fit_b)
     S = np.tile(s, n_out)
 
     def to_wb(theta):
