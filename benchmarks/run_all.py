@@ -45,6 +45,7 @@ from clogreg import LogisticRegression, _dispatch, _solvers, load_tutorial_data
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_epoch import clogreg_epochs, numpy_epochs
 from bench_memory import measure as measure_memory
+from bench_solvers import _ms as solvers_ms
 from bench_solvers import markdown as solvers_markdown
 from bench_solvers import time_to_solution
 
@@ -358,8 +359,8 @@ def targets(results, big):
             r = best["sklearn"][0] / best["clogreg"][0]
             lines.append(f"| time to 1e-8 gap, {key[1]} ({shape[0]:,} x {shape[1]}): 2x "
                          f"faster than scikit-learn's fastest | {best['clogreg'][1]} "
-                         f"{best['clogreg'][0] * 1e3:.3g} ms vs {best['sklearn'][1]} "
-                         f"{best['sklearn'][0] * 1e3:.3g} ms: {r:.2f}x | "
+                         f"{solvers_ms(best['clogreg'][0])} ms vs {best['sklearn'][1]} "
+                         f"{solvers_ms(best['sklearn'][0])} ms: {r:.2f}x | "
                          f"{'yes' if r >= 2 else 'no'} |")
     for (dt, name), b in results["memory"].items():
         if name.startswith("clogreg"):

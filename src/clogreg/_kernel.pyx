@@ -276,6 +276,37 @@ cdef inline void _small_matvec_t(const floating* x, const floating* r, Py_ssize_
             g[j] = g[j] + r[i] * x[i * d + j]
 
 
+cdef inline void _logistic_rows(floating* zr, const floating* yt, Py_ssize_t t_rows,
+                                floating b, floating* e_t, floating* loss_t,
+                                floating* ok_t) noexcept nogil:
+    """The per-row arithmetic of a tile of rows, in short branch-free loops (short
+    loops keep many rows in flight; each one compiles to packed instructions).
+
+    In: ``zr = X_t @ w``. Out, with ``z = zr + b``: ``zr = expit(z) - y``,
+    ``e_t = exp(-|z|)``, ``loss_t`` the log-loss and ``ok_t`` 1.0 where
+    ``(z > 0) == (y > 0.5)``.
+    """
+    cdef Py_ssize_t i
+    cdef floating z, e, q, zpos, zero = 0, half = 0.5
+    # z = zr + b;  e = np.exp(-np.abs(z))  (in [0, 1]: never overflows)
+    for i in range(t_rows):
+        zr[i] = zr[i] + b
+        e_t[i] = _exp_neg_abs(zr[i])
+    # loss = np.logaddexp(0, z) - y * z, as log1p(e) + (max(z, 0) - y z): the
+    # bracket is exact for y in {0, 1}, so no cancellation for large |z|
+    for i in range(t_rows):
+        z = zr[i]
+        zpos = z if z > zero else zero
+        loss_t[i] = _log1p_unit(e_t[i]) + (zpos - yt[i] * z)
+    # r = expit(z) - y, with expit(z) = 1 / (1 + e) for z > 0 and e / (1 + e) otherwise
+    for i in range(t_rows):
+        z = zr[i]
+        e = e_t[i]
+        q = <floating>1 / (<floating>1 + e)
+        ok_t[i] = 1 if (z > zero) == (yt[i] > half) else 0
+        zr[i] = (q if z > zero else e * q) - yt[i]
+
+
 cdef void _chunk_loss_grad(
     const floating[:, ::1] X,     # IN  (n, d)
     const floating[::1] y,        # IN  (n,) 0.0 or 1.0
@@ -310,8 +341,7 @@ cdef void _chunk_loss_grad(
     cdef const floating* yt
     cdef const floating* st
     cdef const char* nxt
-    cdef floating bf = <floating>b, zero = 0, half = 0.5
-    cdef floating z, e, q, eq, zpos
+    cdef floating bf = <floating>b
     cdef Py_ssize_t i, j, k, t0, t_rows
 
     for j in range(d):
@@ -334,27 +364,7 @@ cdef void _chunk_loss_grad(
             nxt = <const char*>&X[t0 + t_rows, 0]
             for i in range(0, min(tile, stop - t0 - t_rows) * d * sizeof(floating), 64):
                 _prefetch(nxt + i)
-        # The per-row arithmetic, in short branch-free loops over the tile (short
-        # loops keep many rows in flight; each one compiles to packed instructions).
-        # z = zr + b;  e = np.exp(-np.abs(z))  (in [0, 1]: never overflows)
-        for i in range(t_rows):
-            zr[i] = zr[i] + bf
-            e_t[i] = _exp_neg_abs(zr[i])
-        # loss = np.logaddexp(0, z) - y * z, as log1p(e) + (max(z, 0) - y z): the
-        # bracket is exact for y in {0, 1}, so no cancellation for large |z|
-        for i in range(t_rows):
-            z = zr[i]
-            zpos = z if z > zero else zero
-            loss_t[i] = _log1p_unit(e_t[i]) + (zpos - yt[i] * z)
-        # ok = (z > 0) == (y > 0.5);  r = expit(z) - y, with expit(z) = 1 / (1 + e)
-        # for z > 0 and e / (1 + e) otherwise
-        for i in range(t_rows):
-            z = zr[i]
-            e = e_t[i]
-            q = <floating>1 / (<floating>1 + e)
-            eq = e * q
-            ok_t[i] = 1 if (z > zero) == (yt[i] > half) else 0
-            zr[i] = (q if z > zero else eq) - yt[i]
+        _logistic_rows(zr, yt, t_rows, bf, e_t, loss_t, ok_t)
         if weighted:
             st = &sw[t0]
             for i in range(t_rows):
@@ -896,7 +906,7 @@ def newton_pass(
     cdef double acc_ok[_LANES]
     cdef const floating* yt
     cdef const floating* st
-    cdef floating z, e, q, zpos, bf = <floating>b, zero = 0, half = 0.5
+    cdef floating q, sq, bf = <floating>b
     cdef Py_ssize_t i, j, k, t0 = 0, t_rows
     cdef int di = <int>d
     cdef floating f_one = 1, f_zero = 0
@@ -917,23 +927,12 @@ def newton_pass(
             yt = &y[t0]
             # z = X_t @ w  (into r_t)
             _gemv(c'T', di, <int>t_rows, f_one, &X[t0, 0], &w[0], f_zero, r_t)
-            # The per-row arithmetic of _chunk_loss_grad (the same stable loss and
-            # sigmoid, in short branch-free loops), plus p (1 - p) = e / (1 + e)**2
+            # the per-row arithmetic of _chunk_loss_grad, then p (1 - p) = e / (1 + e)**2
             # for either sign of z
+            _logistic_rows(r_t, yt, t_rows, bf, e_t, loss_t, ok_t)
             for i in range(t_rows):
-                r_t[i] = r_t[i] + bf
-                e_t[i] = _exp_neg_abs(r_t[i])
-            for i in range(t_rows):
-                z = r_t[i]
-                zpos = z if z > zero else zero
-                loss_t[i] = _log1p_unit(e_t[i]) + (zpos - yt[i] * z)
-            for i in range(t_rows):
-                z = r_t[i]
-                e = e_t[i]
-                q = <floating>1 / (<floating>1 + e)
-                ok_t[i] = 1 if (z > zero) == (yt[i] > half) else 0
-                h_t[i] = e * q * q
-                r_t[i] = (q if z > zero else e * q) - yt[i]
+                q = <floating>1 / (<floating>1 + e_t[i])
+                h_t[i] = e_t[i] * q * q
             if weighted:
                 st = &sw[t0]
                 for i in range(t_rows):
@@ -945,9 +944,9 @@ def newton_pass(
             _add_to_lanes(acc_h, h_t, t_rows)
             _add_to_lanes(acc_ok, ok_t, t_rows)
             for i in range(t_rows):                     # V[i] = sqrt(h_i) * x_i
-                e = _sqrt(h_t[i])
+                sq = _sqrt(h_t[i])
                 for j in range(d):
-                    V[i * d + j] = e * X[t0 + i, j]
+                    V[i * d + j] = sq * X[t0 + i, j]
             _gemv(c'N', di, <int>t_rows, f_one, &X[t0, 0], r_t, f_one, &grad[0])
             _gemv(c'N', di, <int>t_rows, f_one, &X[t0, 0], h_t, f_one, &H_wb[0])
             # H += V.T @ V   (column-major upper = row-major lower triangle)

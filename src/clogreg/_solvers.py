@@ -519,25 +519,29 @@ class _HessianModel:
     def __init__(self, H, H_wb, h_sum, a2, fit_b, l1):
         d = H.shape[0]
         m = d + 1 if fit_b else d
-        A = np.zeros((m, m))          # lower triangle (the kernel leaves H's upper 0)
+        A = np.empty((m, m))          # lower triangle (the kernel leaves H's upper 0)
         A[:d, :d] = H
         if fit_b:
+            A[:d, d] = 0.0
             A[d, :d] = H_wb
             A[d, d] = h_sum
-        A.flat[:m * d:m + 1] += a2    # the weights' diagonal
+        if a2:
+            A.flat[:m * d:m + 1] += a2    # the weights' diagonal
         diag = A.diagonal().copy()
         # an all-zero column without penalty, or one of extreme scale, stays unscaled
         # (1 / sqrt(diag_j diag_k) must stay finite)
         diag[~((diag > 1e-300) & (diag < np.inf))] = 1.0
         self.scale = 1.0 / np.sqrt(diag)
-        A *= np.outer(self.scale, self.scale)
+        A *= self.scale
+        A *= self.scale[:, None]
         self.lower, self.l1, self.chol, self._full = A, l1, None, None
-        if not (l1 > 0).any():
-            c, info = scipy.linalg.lapack.dpotrf(A, lower=1, clean=0)
+        if not l1.any():
+            # LAPACK reads A.T (Fortran order, no copy) on its upper triangle: A's lower
+            c, info = scipy.linalg.lapack.dpotrf(A.T, lower=0, clean=0)
             if info == 0:
                 absA = np.abs(A)      # the 1-norm of the symmetric matrix
                 norm1 = (absA.sum(axis=0) + absA.sum(axis=1) - absA.diagonal()).max()
-                rcond, info = scipy.linalg.lapack.dpocon(c, norm1, uplo="L")
+                rcond, info = scipy.linalg.lapack.dpocon(c, norm1, uplo="U")
                 if info == 0 and rcond > self.RCOND_MIN:
                     self.chol = c
 
@@ -552,7 +556,7 @@ class _HessianModel:
         """Minimiser of g.delta + delta.A.delta/2 (+ sum l1 |theta + delta|)."""
         s = self.scale                # in scaled coordinates u = delta / s
         if self.chol is not None:
-            x, _ = scipy.linalg.lapack.dpotrs(self.chol, s * g, lower=1)
+            x, _ = scipy.linalg.lapack.dpotrs(self.chol, s * g, lower=0)
             return -s * x.ravel()
         if not (self.l1 > 0).any():
             # singular values below LSTSQ_CUTOFF of the largest count as zero, so
