@@ -59,6 +59,23 @@ def assert_identical(a, b):
 
 @needs_avx2
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("d", [1, 3, 8, 9, 10, 11, 20])
+def test_loss_grad_identical_for_every_row_length(dtype, d):
+    # up to 10 columns the pass computes X @ w itself (float32: a row per AVX2
+    # register, with masked loads for a ragged end, against plain C in the baseline)
+    X, y, sw = make_data(dtype, n=5_003, d=d, seed=d)
+    w = np.random.default_rng(d).standard_normal(d).astype(dtype)
+
+    def run(module):
+        grad = np.empty_like(w)
+        cg, cs = _solvers.work_arrays(*X.shape, dtype)
+        return module.loss_grad(X, y, sw, w, -0.2, grad, cg, cs), grad
+
+    assert_identical(*both(run))
+
+
+@needs_avx2
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_loss_grad_identical(dtype, weighted, n_threads):
