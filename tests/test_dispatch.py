@@ -65,13 +65,17 @@ def test_loss_grad_identical_for_every_row_length(dtype, d):
     # register, with masked loads for a ragged end, against plain C in the baseline)
     X, y, sw = make_data(dtype, n=5_003, d=d, seed=d)
     w = np.random.default_rng(d).standard_normal(d).astype(dtype)
+    assert_identical(*both(loss_grad_run(X, y, sw, w, -0.2)))
 
+
+def loss_grad_run(X, y, sw, w, b, n_threads=1):
+    """A call of ``module.loss_grad`` returning every output and work array."""
     def run(module):
         grad = np.empty_like(w)
-        cg, cs = _solvers.work_arrays(*X.shape, dtype)
-        return module.loss_grad(X, y, sw, w, -0.2, grad, cg, cs), grad
-
-    assert_identical(*both(run))
+        cg, cs = _solvers.work_arrays(*X.shape, X.dtype)
+        out = module.loss_grad(X, y, sw, w, b, grad, cg, cs, n_threads)
+        return out, grad, cg, cs
+    return run
 
 
 @needs_avx2
@@ -82,14 +86,7 @@ def test_loss_grad_identical(dtype, weighted, n_threads):
     X, y, sw = make_data(dtype)
     sw = sw if weighted else np.empty(0, dtype)
     w = np.random.default_rng(1).standard_normal(X.shape[1]).astype(dtype)
-
-    def run(module):
-        grad = np.empty_like(w)
-        cg, cs = _solvers.work_arrays(*X.shape, dtype)
-        out = module.loss_grad(X, y, sw, w, 0.3, grad, cg, cs, n_threads)
-        return out, grad, cg, cs
-
-    assert_identical(*both(run))
+    assert_identical(*both(loss_grad_run(X, y, sw, w, 0.3, n_threads)))
 
 
 @needs_avx2
