@@ -116,3 +116,25 @@ def test_a_class_weight_dict_changed_in_place_is_used():
     fresh = LogisticRegression(class_weight={0: 1.0, 1: 5.0}, tol=1e-8).fit(X, y).coef_
     assert not np.allclose(before, after)
     np.testing.assert_array_equal(after, fresh)
+
+
+def test_unaligned_x_gives_the_same_fit_as_aligned_x():
+    # found by hypothesis: BLAS sums differently on unaligned memory (a view into a
+    # byte buffer), which changed gd's step size in the last bit; such X is copied
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        n, d = rng.integers(10, 60), rng.integers(1, 8)
+        X = rng.standard_normal((n, d)) * 10.0 ** rng.integers(-5, 5, d)
+        X[rng.random((n, d)) < 0.3] = 0
+        y = (rng.random(n) < 0.5).astype(int)
+        y[:2] = [0, 1]
+        sw = rng.random(n) if trial % 2 else None
+        buf = np.zeros(X.nbytes + 1, dtype=np.uint8)
+        unaligned = buf[1:].view(X.dtype).reshape(X.shape)
+        unaligned[...] = X
+        assert not unaligned.flags.aligned
+        params = {"solver": "gd", "max_iter": int(rng.integers(1, 5)), "tol": 0}
+        got = LogisticRegression(**params).fit(unaligned, y, sample_weight=sw)
+        want = LogisticRegression(**params).fit(X, y, sample_weight=sw)
+        np.testing.assert_array_equal(got.coef_, want.coef_)
+        np.testing.assert_array_equal(got.intercept_, want.intercept_)

@@ -420,6 +420,11 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
                                  ensure_min_samples=1, reset=reset)
             check_classification_targets(y)
+        if not X.flags.aligned:
+            # a view into a byte buffer: BLAS takes other code paths on unaligned
+            # memory (last-bit differences), so one aligned copy keeps every result
+            # independent of where X sits in memory
+            X = X.copy()
         if hasattr(self, "_partial_classes"):  # partial_fit: the classes given up front
             self.classes_ = self._partial_classes
             y_index = np.searchsorted(self.classes_, y)
