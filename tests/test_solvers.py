@@ -1,5 +1,6 @@
 """Every solver against scikit-learn's solution, and the multinomial / Newton maths."""
 import functools
+import warnings
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from sklearn.datasets import (
     load_wine,
     make_classification,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -392,3 +394,31 @@ def test_the_first_evaluation_from_column_stats_equals_a_kernel_pass(dtype, weig
     # anywhere else: the kernel
     w = np.full(X.shape[1], 0.01)
     np.testing.assert_array_equal(fast.data_pass(w, zero_b)[1], slow.data_pass(w, zero_b)[1])
+
+
+def test_lbfgs_trial_steps_that_overflow_raise_no_warnings():
+    # found by hypothesis: features near 1e150 with a few weighted rows; a trial step
+    # whose coefficients overflow made `inf * 0` (a NumPy RuntimeWarning) before the
+    # check that sends SciPy back. 400 such problems (15 warned before the fix).
+    rng = np.random.default_rng(1)
+    for _ in range(400):
+        n, k = int(rng.integers(5, 25)), int(rng.integers(1, 4))
+        rows = rng.choice(n, k, replace=False)
+        X = np.zeros((n, 2))
+        X[rows] = rng.random((k, 2)) * 10.0 ** rng.integers(148, 154, (k, 2)) * \
+            (rng.random((k, 2)) < 0.7)
+        y = np.zeros(n, int)
+        y[rng.integers(n)] = 1
+        sw = np.zeros(n)
+        sw[rows] = 40 * rng.random(k)
+        for C in (0.01, 1.0):
+            clf = LogisticRegression(C=C, solver="lbfgs", max_iter=int(rng.integers(1, 4)))
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)
+                warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter <= 3
+                try:
+                    clf.fit(X, y, sample_weight=sw if sw.sum() > 0 else None)
+                except ValueError as exc:  # the scale check's refusal is fine
+                    assert "rescale X" in str(exc)
+                    continue
+            assert np.all(np.isfinite(clf.coef_)) and np.all(np.isfinite(clf.intercept_))

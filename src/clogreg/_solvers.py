@@ -264,6 +264,13 @@ def gradient_descent(X, y, sample_weight, coef, intercept, *, learning_rate, alp
 
 
 def lbfgs(problem, coef, intercept, *, max_iter, tol):
+    # a trial step may overflow to inf (or inf * 0 to NaN): every evaluation checks
+    # for it and reports inf to SciPy, which backs off (no NumPy warnings)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _lbfgs(problem, coef, intercept, max_iter=max_iter, tol=tol)
+
+
+def _lbfgs(problem, coef, intercept, *, max_iter, tol):
     """L-BFGS-B (SciPy) on the mean objective, each evaluation one kernel pass.
 
     L2 or no penalty only. It runs in standardised coordinates: ``v = s * w`` and
@@ -302,8 +309,7 @@ def lbfgs(problem, coef, intercept, *, max_iter, tol):
         if not (np.isfinite(w).all() and np.isfinite(b).all()):
             return np.inf, np.zeros_like(theta)  # a trial step too far: SciPy backs off
         loss, grad_w, grad_b, correct = problem.data_pass(w, b)
-        with np.errstate(over="ignore", invalid="ignore"):
-            f = loss + problem.penalty(w)
+        f = loss + problem.penalty(w)
         if not np.isfinite(f):
             return np.inf, np.zeros_like(theta)
         grad_w += problem.alpha_l2 * w
