@@ -1,6 +1,6 @@
 """Time one training epoch and the tutorial fit, clogreg beside its references.
 
-    python benchmarks/bench_epoch.py [--rows 1000000] [--cols 100] [--repeat 7]
+    python -m benchmarks.bench_epoch [--rows 1000000] [--cols 100] [--repeat 7]
 
 Prints one table per problem: median, min and max wall time of each contender
 and the ratio of its median to clogreg's, all measured in the same run:
@@ -15,46 +15,13 @@ number is single-threaded.
 """
 import argparse
 import platform
-import time
 
 import numpy as np
-from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
-from clogreg import LogisticRegression, _solvers, load_tutorial_data
+from clogreg import LogisticRegression, load_tutorial_data
 
-
-def numpy_epochs(X, y, lr, epochs):
-    """The tutorial's loop in NumPy: summed loss and gradient, fixed step."""
-    w = np.zeros(X.shape[1], dtype=X.dtype)
-    b = 0.0
-    for _ in range(epochs):
-        z = X @ w + b
-        p = expit(z)
-        loss = np.sum(np.logaddexp(0.0, z) - y * z)  # stable log(1 + e^z) - y z
-        acc = 100.0 * np.mean((p > 0.5) == y)
-        r = p - y
-        w -= lr * (X.T @ r)
-        b -= lr * r.sum()
-    return w, b, loss, acc
-
-
-def clogreg_epochs(X, y, lr, epochs, n_threads=1):
-    """clogreg's kernel alone (no input validation): `epochs` passes."""
-    return _solvers.gradient_descent(
-        X, y, np.empty(0, X.dtype), np.zeros(X.shape[1], X.dtype), 0.0,
-        learning_rate=lr, alpha_l2=0.0, alpha_l1=0.0, fit_intercept=True,
-        max_iter=epochs, tol=0.0, n_threads=n_threads)
-
-
-def timeit(fn, repeat):
-    fn()  # warm-up: page faults, caches, lazy imports
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return np.array(times)
+from ._common import clogreg_epochs, numpy_epochs, timeit
 
 
 def table(title, rows, unit, scale, reference):

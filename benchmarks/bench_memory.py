@@ -1,6 +1,6 @@
 """Peak extra memory of a fit, in bytes per row (tracemalloc), clogreg beside scikit-learn.
 
-    python benchmarks/bench_memory.py [--rows 200000] [--cols 50]
+    python -m benchmarks.bench_memory [--rows 200000] [--cols 50]
 
 NumPy reports its array allocations to tracemalloc, so the peak traced while ``fit``
 runs is the memory that fit added on top of X and y (C-contiguous, no sample weights):

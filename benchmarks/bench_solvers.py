@@ -1,6 +1,6 @@
 """Time to solution: each solver's time to reach a 1e-8 relative objective gap.
 
-    python benchmarks/bench_solvers.py [--problem well|ill|narrow|cancer] [--rows N]
+    python -m benchmarks.bench_solvers [--problem well|ill|narrow|cancer] [--rows N]
 
 For one problem (default ``well``: 1,000,000 x 100, standard normal features, labels
 drawn from a logistic model, L2 with C = 1), the reference optimum ``f*`` is the

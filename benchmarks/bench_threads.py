@@ -1,6 +1,6 @@
 """Wall time of independent fits run from 1 and from 2 (or more) Python threads.
 
-    python benchmarks/bench_threads.py [--rows 200000] [--cols 50] [--fits 8]
+    python -m benchmarks.bench_threads [--rows 200000] [--cols 50] [--fits 8]
                                        [--epochs 10] [--threads 1 2] [--repeat 3]
 
 Each thread fits its own estimator (``n_jobs=None``: one OpenMP thread per fit) on

@@ -1,6 +1,6 @@
 """The whole benchmark suite: one command, a table per problem, BENCHMARKS.md and a plot.
 
-    python benchmarks/run_all.py [--quick] [--out BENCHMARKS.md]
+    python -m benchmarks.run_all [--quick] [--out BENCHMARKS.md]
 
 Every table is measured in one run, peers side by side (they take turns, so that a
 change in the machine's load hits them alike): median, min and max wall time and the
@@ -24,37 +24,33 @@ BENCHMARKS.md, and the plot to benchmarks/epoch_vs_rows.png. About 7 minutes on
 ``--repeat``: turns).
 """
 import argparse
-import os
-import platform
-import subprocess
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-import scipy
-import sklearn
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.linear_model import SGDClassifier
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
-from clogreg import LogisticRegression, _dispatch, _solvers, load_tutorial_data
+from clogreg import LogisticRegression, _dispatch, load_tutorial_data
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_epoch import clogreg_epochs, numpy_epochs
-from bench_memory import measure as measure_memory
-from bench_solvers import _ms as solvers_ms
-from bench_solvers import markdown as solvers_markdown
-from bench_solvers import time_to_solution
-
-try:
-    import torch
-except ImportError:  # PyTorch is an optional peer
-    torch = None
-
-ROOT = Path(__file__).resolve().parents[1]
+from ._common import (
+    ROOT,
+    baseline_kernel,
+    clogreg_epochs,
+    machine,
+    make_problem,
+    numpy_epochs,
+    side_by_side,
+    table,
+    torch,
+)
+from .bench_memory import measure as measure_memory
+from .bench_solvers import _ms as solvers_ms
+from .bench_solvers import markdown as solvers_markdown
+from .bench_solvers import time_to_solution
 
 
 # ----------------------------------------------------------------- contenders
@@ -85,64 +81,12 @@ def sklearn_lbfgs_iteration(X, y):
         return (time.perf_counter() - t0) / max(1, int(est.n_iter_[0]))
 
 
-def baseline_kernel_epochs(X, y, lr, epochs):
-    """clogreg's epoch with the baseline (any x86-64) build of the kernel, which a
-    CPU without AVX2 and FMA runs."""
-    chosen = _solvers._kernel
-    _solvers._kernel = _dispatch.select("baseline")[1]
-    try:
-        return clogreg_epochs(X, y, lr, epochs)
-    finally:
-        _solvers._kernel = chosen
-
-
 def sgd_epoch(X, y):
     """scikit-learn's SGDClassifier (log-loss), one epoch."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         SGDClassifier(loss="log_loss", max_iter=1, tol=None, shuffle=False,
                       random_state=0).fit(X, y)
-
-
-# -------------------------------------------------------------------- timing
-def side_by_side(contenders, repeat):
-    """{name: wall times}: after one warm-up each, the contenders take turns, so that a
-    change in the machine's load hits them alike. A contender is ``fn`` or
-    ``(fn, repeats, own_time)``: fewer repeats for slow ones (they run in the first
-    turns); with own_time, fn returns its own time (e.g. per iteration)."""
-    specs = {name: c if isinstance(c, tuple) else (c, repeat, False)
-             for name, c in contenders.items()}
-    times = {name: [] for name in specs}
-    for fn, _, _ in specs.values():
-        fn()
-    for turn in range(max(r for _, r, _ in specs.values())):
-        for name, (fn, reps, own_time) in specs.items():
-            if turn < reps:
-                t0 = time.perf_counter()
-                own = fn()
-                times[name].append(own if own_time else time.perf_counter() - t0)
-    return {name: np.array(t) for name, t in times.items()}
-
-
-def table(title, rows, unit, scale, reference="clogreg epoch"):
-    """Print a markdown table and return its lines."""
-    ref = np.median(rows[reference])
-    lines = [f"### {title}", "",
-             f"| contender | median {unit} | min {unit} | max {unit} | ratio to {reference} |",
-             "|---|---:|---:|---:|---:|"]
-    for name, t in rows.items():
-        lines.append(f"| {name} | {np.median(t) * scale:.1f} | {t.min() * scale:.1f} | "
-                     f"{t.max() * scale:.1f} | {np.median(t) / ref:.2f} |")
-    print("\n" + "\n".join(lines), flush=True)
-    return lines + [""]
-
-
-def make_problem(rows, cols, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((rows, cols))
-    true_w = rng.standard_normal(cols) / np.sqrt(cols)
-    y = (X @ true_w + 0.5 * rng.standard_normal(rows) > 0).astype(np.float64)
-    return X, y
 
 
 def epoch_rows(X, y, repeat, peers=True, threads=True):
@@ -155,7 +99,8 @@ def epoch_rows(X, y, repeat, peers=True, threads=True):
     if threads:
         fns["clogreg epoch, n_jobs=2"] = lambda: clogreg_epochs(X, y, lr, 1, n_threads=2)
         if _dispatch.KERNEL_NAME != "baseline":
-            fns["clogreg epoch, baseline kernel"] = lambda: baseline_kernel_epochs(X, y, lr, 1)
+            fns["clogreg epoch, baseline kernel"] = lambda: clogreg_epochs(
+                X, y, lr, 1, kernel=baseline_kernel())
     fns["NumPy epoch"] = lambda: numpy_epochs(X, y, lr, 1)
     if peers:
         if torch is not None:
@@ -167,36 +112,6 @@ def epoch_rows(X, y, repeat, peers=True, threads=True):
     fns["read X once (BLAS dot)"] = lambda: np.dot(flat, flat)
     out = side_by_side(fns, repeat)
     return out
-
-
-# ------------------------------------------------------------------ machine
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    blas = sorted({f"{i['internal_api']} {i.get('version') or ''} ({i.get('architecture')})"
-                   for i in threadpool_info() if i["user_api"] == "blas"})
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=False,
-                             capture_output=True, text=True).stdout.strip()
-    except OSError:
-        rev = "?"
-    versions = (f"Python {platform.python_version()}, NumPy {np.__version__}, SciPy "
-                f"{scipy.__version__}, scikit-learn {sklearn.__version__}"
-                + (f", PyTorch {torch.__version__}" if torch is not None else ""))
-    return [(f"- CPU: {cpu}, {os.cpu_count()} logical cores ({platform.system()} "
-             f"{platform.machine()})"),
-            f"- {versions}",
-            f"- BLAS: {'; '.join(blas)}"
-            + (f" (OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']})"
-               if "OPENBLAS_CORETYPE" in os.environ else ""),
-            f"- clogreg kernel: {_dispatch.KERNEL_NAME} (`clogreg._dispatch`)",
-            f"- clogreg commit {rev}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"]
 
 
 # --------------------------------------------------------------------- main
@@ -219,7 +134,7 @@ def main():
     info = machine()
     print("\n".join(info))
     md = ["# Benchmarks", "",
-          ("Written by `python benchmarks/run_all.py`; every table is one run, peers side "
+          ("Written by `python -m benchmarks.run_all`; every table is one run, peers side "
            "by side, taking turns (median, min, max of the turns; ratio = median / "
            "clogreg's median). One thread unless a row says otherwise."), "",
           "## Machine", "", *info, ""]
