@@ -2,6 +2,9 @@
 import contextlib
 import threading
 
+import numpy as np
+from sklearn.utils._param_validation import InvalidParameterError
+
 #: ids of the estimators being fitted right now (`FitTransactionMixin._transaction`)
 _FITTING, _FITTING_LOCK = set(), threading.Lock()
 
@@ -14,6 +17,9 @@ class FitTransactionMixin:
     ``_validate_params`` wraps scikit-learn's). Subclasses run the body of ``fit`` / ``partial_fit`` in
     ``with self._transaction(...)`` and assign their fitted attributes at its end.
     """
+
+    #: integer parameters where a bool (an Integral to scikit-learn) is refused
+    _integer_params = ()
 
     @contextlib.contextmanager
     def _transaction(self, keep_on_error):
@@ -50,6 +56,11 @@ class FitTransactionMixin:
         if values == self.__dict__.get("_validated_params") and all(
                 t in (bool, int, float, str, type(None)) for t, _ in values):
             return
+        for name in self._integer_params:
+            if isinstance(getattr(self, name), (bool, np.bool_)):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be an int, "
+                    f"not a bool; got {getattr(self, name)!r}")
         super()._validate_params()
         self._validated_params = values
 

@@ -24,7 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from . import _solvers, _validation
 from ._base import FitTransactionMixin
 from ._predict import LogisticPredictMixin
-from ._objective import LogisticObjective
+from ._objective import LogisticObjective, penalty_strengths
 from ._rows import DenseRows
 from ._solvers import AUTO_NEWTON_MAX_FEATURES, SOLVERS  # noqa: F401  (documented names)
 
@@ -180,6 +180,8 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
         "n_jobs": [None, Integral],
     }
 
+    _integer_params = ("max_iter", "batch_size", "n_jobs")
+
     def __init__(self, C=1.0, *, l1_ratio=0.0, solver="auto", learning_rate="auto",
                  batch_size=256, lr_schedule="invscaling", max_iter=100, tol=1e-4,
                  fit_intercept=True, class_weight=None, warm_start=False, verbose=0,
@@ -253,7 +255,8 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
             solver = _solvers.check_solver(
                 self.solver, C=self.C, l1_ratio=self.l1_ratio,
                 learning_rate=self.learning_rate, n_out=data.n_out,
-                n_classes=data.classes.size, n_features=data.X.shape[1])
+                n_classes=data.classes.size, n_features=data.X.shape[1],
+                n_samples=data.X.shape[0])
             objective = self._objective(data)
             if solver != "gd":  # gd's step-size bound makes the same check
                 objective.check_scale()  # one pass; lbfgs and newton reuse its sums
@@ -261,6 +264,9 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
             intercept = np.zeros(data.n_out)
             if self.warm_start and getattr(self, "coef_", None) is not None \
                     and self.coef_.shape == coef.shape:
+                if not (np.isfinite(self.coef_).all() and np.isfinite(self.intercept_).all()):
+                    raise ValueError("warm_start=True, but coef_ or intercept_ holds NaN or "
+                                     "inf; refit with warm_start=False")
                 coef[:] = self.coef_
                 intercept[:] = self.intercept_
             state = _solvers.SGDState(self._seed()) if solver == "sgd" else None
@@ -296,14 +302,20 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
         with self._transaction(keep_on_error=True):
             self._validate_params()  # on every call: set_params may have changed them
             first = not hasattr(self, "coef_")  # else: continue from fit or partial_fit
+            if isinstance(self.class_weight, str):  # "balanced"
+                raise ValueError(
+                    "class_weight='balanced' needs the class counts of all the data, which "
+                    "partial_fit never sees; pass a dict of weights (e.g. computed with "
+                    "sklearn.utils.class_weight.compute_class_weight on all labels)")
             if first:
                 if classes is None:
                     raise ValueError("classes must be given on the first call to "
                                      "partial_fit")
-                known = np.unique(classes)
+                known = _validation.check_partial_classes(classes)
             else:
                 known = self.classes_
-                if classes is not None and not np.array_equal(np.unique(classes), known):
+                if classes is not None and not np.array_equal(
+                        _validation.check_partial_classes(classes), known):
                     raise ValueError(f"classes {np.unique(classes).tolist()} differ from "
                                      f"the ones fitted before: {known.tolist()}")
             data = self._fit_data(X, y, sample_weight, classes=known, reset=first)
@@ -335,11 +347,11 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
 
     def _objective(self, data, stats=True):
         """The objective of the validated ``data`` under this estimator's penalty."""
-        alpha = 0.0 if np.isinf(self.C) else 1.0 / self.C
+        alpha_l2, alpha_l1 = penalty_strengths(self.C, self.l1_ratio)
         rows = DenseRows(data.X, data.y, data.sample_weight, data.n_out,
                          _validation.n_threads(self.n_jobs))
-        return LogisticObjective(rows, self.fit_intercept, alpha * (1.0 - self.l1_ratio),
-                                 alpha * self.l1_ratio, data.stats if stats else None)
+        return LogisticObjective(rows, self.fit_intercept, alpha_l2, alpha_l1,
+                                 data.stats if stats else None)
 
     def _seed(self):
         """A nonzero 63-bit seed for the kernel's generator, from random_state."""

@@ -18,6 +18,23 @@ import numpy as np
 import scipy.linalg
 
 
+def penalty_strengths(C, l1_ratio):
+    """``(alpha_l2, alpha_l1)`` from ``C`` and ``l1_ratio`` (``C=inf``: no penalty).
+
+    Raises ValueError when ``1 / C`` overflows float64 (C below ~5.6e-309): the
+    penalty could not be represented.
+    """
+    if np.isinf(C):
+        return 0.0, 0.0
+    with np.errstate(over="ignore", divide="ignore"):
+        alpha = 1.0 / np.float64(C)
+    if not np.isfinite(alpha):
+        raise ValueError(f"C={C!r} is so small that 1 / C overflows float64; use C >= "
+                         f"1e-300 (every coefficient is then 0 to machine precision)")
+    alpha = float(alpha)
+    return alpha * (1.0 - l1_ratio), alpha * l1_ratio
+
+
 class LogisticObjective:
     """``F`` above for the rows of ``rows``, with ``alpha_l2`` and ``alpha_l1``.
 
@@ -143,6 +160,12 @@ class LogisticObjective:
                     float(np.finfo(self.dtype).max))
 
     def scale_error(self, what="the step-size bound (the sum of the squared row norms)"):
+        if getattr(self.rows, "weighted", False):
+            return ValueError(
+                f"X and sample_weight together are so large that {what} (weighted) "
+                f"overflows {self.dtype}; rescale X (e.g. sklearn.preprocessing."
+                f"StandardScaler) or the weights (multiplying them all by k is like "
+                f"multiplying C by k)")
         return ValueError(f"X has values so large that {what} overflows {self.dtype}; "
                           f"rescale X (e.g. sklearn.preprocessing.StandardScaler)")
 

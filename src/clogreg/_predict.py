@@ -40,9 +40,8 @@ class LogisticPredictMixin(LinearClassifierMixin):
         proba : ndarray of shape (n_samples, n_classes)
         """
         z = self.decision_function(X)
-        if z.ndim == 1:
-            p1 = expit(z)
-            return np.column_stack([1.0 - p1, p1])
+        if z.ndim == 1:  # P(class 0) = expit(-z), not 1 - expit(z): exact for large z
+            return np.column_stack([expit(-z), expit(z)])
         return softmax(z, axis=1)
 
     def predict_log_proba(self, X):

@@ -70,6 +70,7 @@ class DenseRows:
         self.n_samples, self.n_features = X.shape
         self.dtype = X.dtype
         self.sum_weights = weight_sum(sample_weight, self.n_samples)
+        self.weighted = sample_weight.size > 0  # (optional: error messages only)
         self._work = self._work_arrays(self.n_samples)
         self._grad = np.empty(n_out * self.n_features, dtype=X.dtype)
         self._grad_b = np.empty(n_out, dtype=np.float64)

@@ -151,7 +151,17 @@ def check_sample_weight(sample_weight, n_samples, dtype):
     if not np.isfinite(total):
         raise ValueError("sample_weight sums to more than the largest float64; rescale "
                          "the weights (multiplying them all by k is like multiplying C by k)")
+    if total < _TINY_WEIGHT_SUM:
+        # 1 / sum(weights) and the step sizes built on it would overflow
+        raise ValueError(f"sample_weight sums to {total:.3g}, too small to compute with "
+                         f"(below {_TINY_WEIGHT_SUM:g}); rescale the weights (multiplying "
+                         f"them all by k is like multiplying C by k)")
     return sample_weight
+
+
+#: The smallest weight sum accepted: its reciprocal, and sums of squares of unit-scale
+#: rows divided by it, stay far inside float64's range.
+_TINY_WEIGHT_SUM = 1e-150
 
 
 class FitData(NamedTuple):
@@ -238,6 +248,12 @@ def fit_data(estimator, X, y, sample_weight, *, class_weight, n_threads, classes
                                              sample_weight=given)
         except TypeError:
             per_class = compute_class_weight(class_weight, classes=classes, y=y)
+        per_class = np.asarray(per_class, dtype=np.float64)
+        bad = ~(np.isfinite(per_class) & (per_class >= 0))
+        if bad.any():
+            raise ValueError(f"class_weight must be finite and non-negative; got "
+                             f"{per_class[bad].tolist()} for classes "
+                             f"{classes[bad].tolist()}")
         weights = per_class[y_enc.astype(np.intp)].astype(X.dtype)
         sample_weight = sample_weight * weights if sample_weight.size else weights
         if not np.any(sample_weight > 0):
@@ -283,10 +299,45 @@ def passes_unchanged(X, y):
 
 
 def n_threads(n_jobs):
-    """Map scikit-learn's n_jobs convention to a thread count >= 1."""
+    """Map scikit-learn's n_jobs convention to the number of threads to start.
+
+    ``None`` means 1; ``-1`` all CPUs available to this process, ``-2`` all but one,
+    and so on (joblib's rule, never below 1). A count above the CPUs available is cut
+    to their number: more threads than cores only slow the passes down (and tens of
+    thousands of them exhaust the OpenMP runtime), and results do not depend on it.
+    """
     if n_jobs is None:
         return 1
     if n_jobs == 0:
         raise ValueError("n_jobs == 0 has no meaning; use None, a positive count or -1")
-    cpus = os.cpu_count() or 1
-    return n_jobs if n_jobs > 0 else max(1, cpus + 1 + n_jobs)
+    cpus = available_cpus()
+    return min(int(n_jobs), cpus) if n_jobs > 0 else max(1, cpus + 1 + int(n_jobs))
+
+
+def available_cpus():
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def check_partial_classes(classes):
+    """The sorted, distinct labels given to ``partial_fit``, checked like y.
+
+    Refuses what ``fit`` refuses in y: mixed label types, NaN, non-integral floats
+    ("continuous" targets), fewer than two classes.
+    """
+    from sklearn.utils.multiclass import check_classification_targets
+
+    check_label_types(classes)
+    values = np.asarray(classes)
+    if values.ndim != 1:
+        raise ValueError(f"classes must be 1-D, got shape {values.shape}")
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise ValueError(f"classes holds NaN or inf: {values.tolist()}")
+    check_classification_targets(values)
+    known = np.unique(values)
+    if known.size < 2:
+        raise ValueError(f"classes must hold at least 2 labels; got {known.tolist()}")
+    return known

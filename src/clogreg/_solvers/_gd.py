@@ -1,7 +1,7 @@
 """Full-batch (proximal) gradient descent: the tutorial's algorithm."""
 import numpy as np
 
-from ._result import SolverResult
+from ._result import SolverResult, run_in_segments
 
 
 def gradient_descent(objective, coef, intercept, *, learning_rate, max_iter, tol):
@@ -14,12 +14,11 @@ def gradient_descent(objective, coef, intercept, *, learning_rate, max_iter, tol
     lr = step_size(objective) if learning_rate == "auto" else float(learning_rate)
     b = np.array(intercept, dtype=np.float64, ndmin=1, copy=True)
     w = np.array(coef, dtype=objective.dtype, copy=True).reshape(-1)
-    hist = np.empty((3, max_iter), dtype=np.float64)
-    n_iter, status = objective.rows.gd_epochs(
+    n_iter, status, hist = run_in_segments(lambda hist, n: objective.rows.gd_epochs(
         w, b, hist, lr=lr, alpha_l2=objective.alpha_l2, alpha_l1=objective.alpha_l1,
-        fit_intercept=objective.fit_intercept, max_iter=max_iter, tol=tol)
+        fit_intercept=objective.fit_intercept, max_iter=n, tol=tol), max_iter)
     return SolverResult.from_history(w.reshape(b.shape[0], -1), b, n_iter, status, hist,
-                                     step=lr)
+                                     step=lr).blame_start(objective, coef, intercept)
 
 
 def step_size(objective):

@@ -67,6 +67,9 @@ def _lbfgs(objective, coef, intercept, *, max_iter, tol):
             raise StopIteration  # SciPy ends the run and returns this iterate
 
     first = [theta0.copy(), fun(theta0)]
+    if not last:  # the objective is not finite where the solver starts
+        return SolverResult(w0.astype(objective.dtype).reshape(n_out, -1), b0, 0,
+                            StopReason.NONFINITE)
     hist.append((last["f"], last["acc"], last["gnorm"]))
     if last["gnorm"] <= tol:  # already optimal (warm start)
         return SolverResult(w0.astype(objective.dtype).reshape(n_out, -1), b0, 0,

@@ -7,11 +7,14 @@ SOLVERS = ("auto", "gd", "sgd", "lbfgs", "newton")
 AUTO_NEWTON_MAX_FEATURES = 200
 
 
-def check_solver(solver, *, C, l1_ratio, learning_rate, n_out, n_classes, n_features):
+def check_solver(solver, *, C, l1_ratio, learning_rate, n_out, n_classes, n_features,
+                 n_samples):
     """Resolve ``"auto"`` and refuse what the chosen solver cannot do.
 
     ``"auto"``: ``"lbfgs"`` for L2 or no penalty; with an L1 part, ``"newton"`` for
-    binary problems with at most AUTO_NEWTON_MAX_FEATURES features, else ``"gd"``.
+    binary problems with at most AUTO_NEWTON_MAX_FEATURES features, else ``"gd"``. ``"newton"`` is refused on wide problems with
+    more than AUTO_NEWTON_MAX_FEATURES features and more features than rows: its
+    d x d Hessian costs O(d^3) a step there and is singular without a penalty.
     """
     has_l1 = l1_ratio > 0 and not np.isinf(C)
     if solver == "auto":
@@ -30,6 +33,11 @@ def check_solver(solver, *, C, l1_ratio, learning_rate, n_out, n_classes, n_feat
         raise ValueError(
             f"Only binary classification is supported by solver='newton', got "
             f"{n_classes} classes; use solver='lbfgs' or solver='gd'")
+    if solver == "newton" and n_features > max(n_samples, AUTO_NEWTON_MAX_FEATURES):
+        raise ValueError(
+            f"solver='newton' forms a {n_features} x {n_features} Hessian, costly and "
+            f"singular with {n_features} features and only {n_samples} rows; use "
+            f"solver='lbfgs' (L2 or no penalty) or solver='gd' (L1)")
     if solver not in ("gd", "sgd") and learning_rate != "auto":
         raise ValueError(
             f"learning_rate={learning_rate!r} applies to solver='gd' or 'sgd' only "

@@ -27,6 +27,26 @@ class StopReason(str, enum.Enum):
         return _FROM_STATUS[status]
 
 
+#: Epochs per call of a kernel epoch loop: bounds its history buffer (24 bytes an
+#: epoch), whatever max_iter is (`run_in_segments`).
+SEGMENT_EPOCHS = 1 << 16
+
+
+def run_in_segments(run, max_iter):
+    """Call ``run(hist, n)`` (a kernel epoch loop of at most n epochs writing its
+    history into hist) until max_iter epochs ran or it stopped for another reason;
+    return ``(n_iter, status, history)``. One call unless max_iter > SEGMENT_EPOCHS."""
+    parts, n_iter = [], 0
+    while True:
+        n = min(max_iter - n_iter, SEGMENT_EPOCHS)
+        hist = np.empty((3, n))
+        k, status = run(hist, n)
+        parts.append(hist[:, :k])
+        n_iter += k
+        if StopReason.from_status(status) != StopReason.MAX_ITER or n_iter >= max_iter:
+            return n_iter, status, parts[0] if len(parts) == 1 else np.hstack(parts)
+
+
 _FROM_STATUS = {_kernel.Status.STATUS_CONVERGED: StopReason.CONVERGED,
                 _kernel.Status.STATUS_MAX_ITER: StopReason.MAX_ITER,
                 _kernel.Status.STATUS_NONFINITE: StopReason.NONFINITE}
@@ -52,10 +72,28 @@ class SolverResult:
                    hist[0, :n_iter].copy(), hist[1, :n_iter].copy(),
                    hist[2, :n_iter].copy(), step)
 
+    def blame_start(self, objective, coef, intercept):
+        """A step-based solver that failed in its first epoch: if the objective is
+        already non-finite at the start, say so (``step=None``) instead of blaming
+        the step size. One extra pass, on this failure path only."""
+        if self.stop_reason == StopReason.NONFINITE and self.n_iter == 0:
+            w = np.asarray(coef, dtype=objective.dtype).ravel()
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss = objective.loss_grad(w, np.asarray(intercept, float).ravel())[0]
+                loss += objective.penalty(w)
+            if not np.isfinite(loss):
+                self.step = None
+        return self
+
 
 def check_result(result, *, solver, tol, C, max_iter, stacklevel=2):
     """Raise FloatingPointError for a non-finite result; warn (ConvergenceWarning)
     when the solver stopped short of ``tol`` or the data proved separable."""
+    if result.stop_reason == StopReason.NONFINITE and result.n_iter == 0 and \
+            result.step is None:
+        raise FloatingPointError(
+            "the objective is not finite at the starting coefficients (a warm start "
+            "from coefficients too large for this data?); nothing was fitted")
     if result.stop_reason == StopReason.NONFINITE:
         step = "" if result.step is None else f" with learning_rate={result.step:g}"
         raise FloatingPointError(

@@ -1,7 +1,7 @@
 """Mini-batch (proximal) stochastic gradient descent, also behind ``partial_fit``."""
 import numpy as np
 
-from ._result import SolverResult
+from ._result import SolverResult, run_in_segments
 
 
 class SGDState:
@@ -25,12 +25,12 @@ def sgd(objective, coef, intercept, *, state, learning_rate, lr_schedule, batch_
     eta0 = objective.sgd_step_bound() if learning_rate == "auto" else float(learning_rate)
     b = np.array(intercept, dtype=np.float64, ndmin=1, copy=True)
     w = np.array(coef, dtype=objective.dtype, copy=True).reshape(-1)
-    hist = np.empty((3, max_iter), dtype=np.float64)
-    n_iter, status = objective.rows.sgd_epochs(
+    # (in segments of SEGMENT_EPOCHS epochs: the tol rule's count restarts at each)
+    n_iter, status, hist = run_in_segments(lambda hist, n: objective.rows.sgd_epochs(
         w, b, hist, rng_state=state.rng_state, epochs_seen=state.epochs_seen, eta0=eta0,
         power_t=0.5 if lr_schedule == "invscaling" else 0.0,
         alpha_l2=objective.alpha_l2, alpha_l1=objective.alpha_l1,
-        fit_intercept=objective.fit_intercept, batch_size=batch_size, max_iter=max_iter,
-        tol=tol, n_iter_no_change=n_iter_no_change)
+        fit_intercept=objective.fit_intercept, batch_size=batch_size, max_iter=n,
+        tol=tol, n_iter_no_change=n_iter_no_change), max_iter)
     return SolverResult.from_history(w.reshape(objective.n_out, -1), b, n_iter, status,
-                                     hist, step=eta0)
+                                     hist, step=eta0).blame_start(objective, coef, intercept)
