@@ -267,9 +267,20 @@ def test_convergence_warning_is_reported_once(cancer):
 
 
 # ---------------------------------------------------------------- scikit-learn checks
+def _expected_failures(estimator):
+    # The check fits class_weight="balanced" and then the dict of the weights computed
+    # from all of y, and expects the same coef_. LogisticRegressionCV computes
+    # "balanced" per fold from the fold's training rows (as GridSearchCV over
+    # LogisticRegression does; test_matches_grid_search_cv), so on the check's 5 rows
+    # in 3 folds the two settings may choose different C.
+    return {"check_class_weight_balanced_linear_classifier":
+            "'balanced' class weights are computed per fold, not from all of y"}
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks([LogisticRegressionCV(Cs=3, cv=3),
                           LogisticRegressionCV(Cs=2, cv=3, solver="newton",
-                                               l1_ratios=[0.0, 0.5])])
+                                               l1_ratios=[0.0, 0.5])],
+                         expected_failed_checks=_expected_failures)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
