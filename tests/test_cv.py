@@ -1,5 +1,7 @@
 """LogisticRegressionCV against scikit-learn's LogisticRegressionCV, GridSearchCV and
 fold-by-fold fits on copies of the fold data; thread-count invariance; bad input."""
+import doctest
+
 import numpy as np
 import pytest
 from scipy.special import expit, softmax
@@ -191,6 +193,27 @@ def test_string_labels_and_groups(cancer):
                                   (ours.decision_function(X) > 0).astype(int))
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
+def test_skipping_converged_grid_points_changes_nothing(cancer, solver, monkeypatch):
+    """Grid points whose warm start provably meets tol are not refitted: the fits
+    would return their start after 0 iterations, so every result is the same."""
+    import clogreg._cv
+
+    X, y = cancer
+    kwargs = {"Cs": np.logspace(-1, 4, 12), "cv": 3, "solver": solver, "tol": 1e-3}
+    decide, decisions = clogreg._cv._ConvergedSkip.still_converged, []
+    monkeypatch.setattr(clogreg._cv._ConvergedSkip, "still_converged",
+                        lambda *a: decisions.append(decide(*a)) or decisions[-1])
+    skipped = LogisticRegressionCV(**kwargs).fit(X, y)
+    assert sum(decisions) >= 6  # grid points were skipped
+    monkeypatch.setattr(clogreg._cv, "SKIP_CONVERGED", False)
+    run = LogisticRegressionCV(**kwargs).fit(X, y)
+    assert np.sum(run.n_iter_ == 0) >= 6  # there was something to skip
+    for name in ("scores_", "coefs_paths_", "n_iter_", "coef_", "intercept_"):
+        np.testing.assert_array_equal(getattr(skipped, name), getattr(run, name))
+    np.testing.assert_allclose(skipped.path_objective_, run.path_objective_, rtol=1e-12)
+
+
 # ------------------------------------------------------------------ threads
 @pytest.mark.parametrize("data, kwargs", [
     ("cancer", {"solver": "newton", "l1_ratios": [0.0, 1.0]}),
@@ -205,6 +228,13 @@ def test_results_bit_identical_for_any_n_jobs(data, kwargs, request):
                      "intercept_"):
             np.testing.assert_array_equal(getattr(other, name), getattr(fits[0], name))
         assert other.C_ == fits[0].C_
+
+
+def test_docstring_examples_run():
+    import clogreg._cv
+
+    result = doctest.testmod(clogreg._cv, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
 
 
 # ---------------------------------------------------------------- bad input

@@ -370,10 +370,24 @@ class LogisticRegressionCV(LinearClassifierMixin, BaseEstimator):
                "scores": np.zeros(Cs.size), "n_iter": np.zeros(Cs.size, np.int32),
                "objective": np.zeros(Cs.size), "stalled": 0}
         est = self._estimator(Cs.min(), l1_ratio, n_threads)
+        skip = _ConvergedSkip(weights, self.tol, l1_ratio)
+        prev = None
         with config_context(assume_finite=True):  # X was checked once, in fit
             for k in np.argsort(Cs, kind="stable"):  # strong to weak regularisation
+                if prev is not None and skip.still_converged(est, Cs[prev], Cs[k]):
+                    # the warm start already meets tol: the solver would return it
+                    # unchanged after 0 iterations, so the fit is not run
+                    out["coefs"][k] = out["coefs"][prev]
+                    out["scores"][k] = out["scores"][prev]
+                    out["objective"][k] = out["objective"][prev] + \
+                        _penalty(est.coef_, Cs[k], l1_ratio) - \
+                        _penalty(est.coef_, Cs[prev], l1_ratio)
+                    prev = k
+                    continue
                 est.C = Cs[k]  # set_params(C=...) without its get_params() overhead
                 est.fit(data.X, data.y_index, sample_weight=weights)
+                skip.fitted(est)
+                prev = k
                 W, b = est.coef_, est.intercept_
                 out["coefs"][k, :, :data.X.shape[1]] = W
                 if self.fit_intercept:
@@ -493,6 +507,56 @@ class _Data:
         if not np.any(weights > 0):
             raise ValueError(f"sample_weight times class_weight is zero for {what}")
         return weights
+
+
+#: Whether grid points whose warm start provably meets tol skip their fit (tests
+#: switch it off to check that the results do not change).
+SKIP_CONVERGED = True
+
+
+class _ConvergedSkip:
+    """Decides, without a pass over X, that a warm start already meets ``tol``.
+
+    With an L2 penalty (or none), the gradient of the mean objective at the previous
+    solution W changes with C only through the penalty term:
+    ``g(C') = g(C) + W (1/C' - 1/C) / sum(s)``. So
+    ``||g(C')||_inf <= ||g(C)||_inf + |1/C' - 1/C| ||W||_inf / sum(s)``, with
+    ``||g(C)||_inf`` the last ``history_["grad_norm"]`` of "lbfgs" and "newton" (whose
+    history ends at the solution: ``n_iter_ + 1`` entries). Both check this norm against
+    tol before their first iteration and return the start unchanged when it passes: when
+    the bound (plus a margin for rounding) is <= tol, the fit would give back W, and it
+    is skipped. The bound is carried along (W does not change) for the next C.
+    """
+
+    def __init__(self, weights, tol, l1_ratio):
+        self.sum_weights = float(weights.sum(dtype=np.float64))
+        self.tol, self.usable, self.bound = tol, SKIP_CONVERGED and l1_ratio == 0, None
+        self.margin_scale = 64 * np.finfo(weights.dtype).eps * np.sqrt(weights.size)
+
+    def fitted(self, est):
+        grad_norm = est.history_["grad_norm"]
+        ok = (self.usable and est.solver_ in ("lbfgs", "newton")
+              and est.stop_reason_ == "converged"
+              and grad_norm.size == int(est.n_iter_[0]) + 1)
+        self.bound = float(grad_norm[-1]) if ok else None
+        self.w_max = float(np.abs(est.coef_).max()) / self.sum_weights if ok else 0.0
+
+    def still_converged(self, est, C_prev, C):
+        if self.bound is None:
+            return False
+        inv, inv_prev = _inverse(C), _inverse(C_prev)
+        bound = self.bound + abs(inv - inv_prev) * self.w_max
+        # rounding: the solver recomputes the gradient, whose terms are of the size of
+        # the penalty's gradient, in the dtype of X
+        margin = self.margin_scale * (self.bound + max(inv, inv_prev) * self.w_max)
+        if bound + margin > self.tol:
+            return False
+        self.bound = bound
+        return True
+
+
+def _inverse(C):
+    return 0.0 if np.isinf(C) else 1.0 / C
 
 
 def _decision(X, rows, W, b, chunk=4096):
