@@ -173,6 +173,43 @@ def test_zero_weight_folds_match_fits_on_copies(data, solver, l1_ratios, request
                 assert ours.scores_[i, j, k] == pytest.approx(ref_score, abs=1e-9)
 
 
+def _l1_reference(X, y, C):
+    """argmin sum_i logloss_i + ||w||_1 / C by SciPy's L-BFGS-B on w = u - v, u, v >= 0
+    (a smooth problem with bounds), from an independent code path."""
+    from scipy.optimize import minimize
+
+    d = X.shape[1]
+
+    def f(theta):
+        u, v, b = theta[:d], theta[d:2 * d], theta[-1]
+        z = X @ (u - v) + b
+        r = expit(z) - y
+        g = X.T @ r
+        return (np.sum(np.logaddexp(0.0, z) - y * z) + (u.sum() + v.sum()) / C,
+                np.concatenate([g + 1 / C, -g + 1 / C, [r.sum()]]))
+
+    bounds = [(0, None)] * (2 * d) + [(None, None)]
+    res = minimize(f, np.zeros(2 * d + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": 20000, "ftol": 1e-15, "gtol": 1e-10})
+    return res.x[:d] - res.x[d:2 * d], res.x[-1], res.fun
+
+
+def test_l1_path_matches_an_independent_solver(cancer):
+    X, y = cancer
+    folds = _folds(X, y, 3)
+    Cs = [0.05, 0.2, 1.0]
+    ours = LogisticRegressionCV(Cs=Cs, l1_ratios=[1.0], cv=folds, solver="newton",
+                                **TIGHT).fit(X, y)
+    assert np.sum(ours.coefs_paths_ == 0) > 50  # a sparse path
+    for i, (train, _) in enumerate(folds):
+        for k, C in enumerate(Cs):
+            w, b, f = _l1_reference(X[train], y[train], C)
+            path = ours.coefs_paths_[i, 0, k, 0]
+            np.testing.assert_allclose(path[:-1], w, rtol=0, atol=1e-4)
+            assert path[-1] == pytest.approx(b, abs=1e-4)
+            assert ours.path_objective_[i, 0, k] <= f + 1e-9 * f
+
+
 def test_float32_stays_float32(cancer):
     X, y = cancer
     Cs = [0.01, 0.1, 1.0]
