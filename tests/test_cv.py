@@ -4,8 +4,8 @@ import doctest
 
 import numpy as np
 import pytest
-from scipy.special import expit, softmax
 from reference import multinomial_objective, objective
+from scipy.special import expit, softmax
 from sklearn.datasets import load_breast_cancer, make_classification
 from sklearn.linear_model import LogisticRegressionCV as SkLogisticRegressionCV
 from sklearn.metrics import accuracy_score, log_loss, make_scorer
