@@ -139,7 +139,8 @@ class LogisticRegressionCV(LinearClassifierMixin, BaseEstimator):
         The refit's ``history_`` (see ``clogreg.LogisticRegression``); only with
         ``refit=True``.
     solver_ : str
-        The solver that ran (``"auto"`` resolved).
+        The solver of the refit, or of the first path with ``refit=False``
+        (``"auto"`` resolved; with ``"auto"`` it may differ between l1_ratios).
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -288,7 +289,7 @@ class LogisticRegressionCV(LinearClassifierMixin, BaseEstimator):
         n_features = X.shape[1]
         if self.refit:
             # scikit-learn's rule: the best score summed over folds; ties go to the
-            # smaller C, then to the earlier l1_ratio
+            # earlier C in Cs, then to the earlier l1_ratio
             summed = self.scores_.sum(axis=0).T  # (n_cs, n_l1)
             c, j = np.unravel_index(np.argmax(summed), summed.shape)
             self.C_, self.l1_ratio_ = float(Cs[c]), float(l1_ratios[j])
