@@ -7,12 +7,13 @@
 >>> round(float(clf.fit(X_train, y_train).history_["loss"][0]), 4)
 55.4518
 """
+from ._cv import LogisticRegressionCV
 from ._data import DEFAULT_SEED, load_tutorial_data
 from ._estimator import LogisticRegression
 
 __version__ = "0.1.0"
-__all__ = ["DEFAULT_SEED", "LogisticRegression", "__version__", "load_tutorial_data",
-           "show_config"]
+__all__ = ["DEFAULT_SEED", "LogisticRegression", "LogisticRegressionCV", "__version__",
+           "load_tutorial_data", "show_config"]
 
 
 def show_config():
