@@ -170,7 +170,7 @@ def _saved(tmp_path, n_classes=2):
 
 
 def _write(path, doc, redigest=True):
-    if redigest and "sha256" in doc:  # the documented digest, so that the check behind it is reached
+    if redigest and "sha256" in doc:  # the documented digest: reach the check behind it
         canonical = json.dumps(doc["model"], sort_keys=True, separators=(",", ":"),
                                ensure_ascii=True)
         doc["sha256"] = hashlib.sha256(canonical.encode("ascii")).hexdigest()

@@ -63,7 +63,8 @@ def _encode_array(a: np.ndarray, name: str) -> dict:
 
 def _decode_array(doc: Any, name: str) -> np.ndarray:
     if not isinstance(doc, dict):
-        raise ValueError(f"model file: {name} must be an encoded array (a JSON object)")
+        raise ValueError(  # noqa: TRY004 (a malformed file is a ValueError throughout)
+            f"model file: {name} must be an encoded array (a JSON object)")
     kind = "strings" if "strings" in doc else "data"
     _check_keys(doc, {"dtype", "shape", kind}, name)
     dtype, shape = doc["dtype"], doc["shape"]
@@ -94,7 +95,7 @@ def _decode_array(doc: Any, name: str) -> np.ndarray:
         raise ValueError(f"model file: {name} has dtype {dtype!r}, not one of "
                          f"{sorted(_NUMBER_DTYPES)}")
     if not isinstance(doc["data"], str):
-        raise ValueError(f"model file: {name} data must be a base64 string")
+        raise ValueError(f"model file: {name} data must be a base64 string")  # noqa: TRY004
     try:
         raw = base64.b64decode(doc["data"].encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError) as exc:
@@ -141,7 +142,8 @@ def _decode_value(doc: Any, name: str) -> Any:
                                  f"[key, value] pairs")
             key = _decode_value(item[0], name)
             if isinstance(key, dict):
-                raise ValueError(f"model file: parameter {name} has a dict as a key")
+                raise ValueError(  # noqa: TRY004
+                    f"model file: parameter {name} has a dict as a key")
             out[key] = _decode_value(item[1], name)
         return out
     raise ValueError(f"model file: parameter {name} has an unsupported value {doc!r}")
@@ -308,7 +310,7 @@ def _from_document(document: Any):
     _check_keys(document, _TOP_KEYS, "the document")
     model = document["model"]
     if not isinstance(model, dict):
-        raise ValueError("model file: 'model' must be a JSON object")
+        raise ValueError("model file: 'model' must be a JSON object")  # noqa: TRY004
     if document["sha256"] != _digest(model):
         raise ValueError("model file: the sha256 digest does not match the content; the "
                          "file was edited or corrupted")
@@ -319,7 +321,7 @@ def _from_document(document: Any):
 
     params_doc = model["params"]
     if not isinstance(params_doc, dict):
-        raise ValueError("model file: 'params' must be a JSON object")
+        raise ValueError("model file: 'params' must be a JSON object")  # noqa: TRY004
     known = set(LogisticRegression().get_params(deep=False))
     unknown = set(params_doc) - known
     if unknown:
@@ -328,7 +330,7 @@ def _from_document(document: Any):
 
     attrs = model["attributes"]
     if not isinstance(attrs, dict):
-        raise ValueError("model file: 'attributes' must be a JSON object")
+        raise ValueError("model file: 'attributes' must be a JSON object")  # noqa: TRY004
     _check_keys(attrs, _REQUIRED_ATTRIBUTES, "'attributes'", frozenset(_OPTIONAL_ATTRIBUTES))
     fitted = _decode_attributes(attrs)
 
@@ -379,10 +381,10 @@ def _decode_attributes(attrs: dict) -> dict:
     if attrs["solver_"] not in _SOLVERS:
         raise ValueError(f"model file: unknown solver_ {attrs['solver_']!r}")
     if not isinstance(attrs["stop_reason_"], str):
-        raise ValueError("model file: stop_reason_ must be a string")
+        raise ValueError("model file: stop_reason_ must be a string")  # noqa: TRY004
     history_doc = attrs["history_"]
     if not isinstance(history_doc, dict):
-        raise ValueError("model file: history_ must be a JSON object")
+        raise ValueError("model file: history_ must be a JSON object")  # noqa: TRY004
     history = {}
     for key in history_doc:  # any names: the estimator may record more in future
         h = _decode_array(history_doc[key], f"history_[{key!r}]")
