@@ -10,10 +10,11 @@
 from ._data import DEFAULT_SEED, load_tutorial_data
 from ._estimator import LogisticRegression
 from ._model_io import load_model, save_model
+from ._onnx import register_onnx_converter
 
 __version__ = "0.1.0"
 __all__ = ["DEFAULT_SEED", "LogisticRegression", "__version__", "load_model",
-           "load_tutorial_data", "save_model", "show_config"]
+           "load_tutorial_data", "register_onnx_converter", "save_model", "show_config"]
 
 
 def show_config():
