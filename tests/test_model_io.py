@@ -329,3 +329,12 @@ def test_load_in_a_fresh_interpreter(tmp_path):
                          check=True)
     assert out.stdout.split() == clf.predict(X[:5]).tolist() + ["float32"]
     assert np.load(tmp_path / "proba.npy").tobytes() == clf.predict_proba(X).tobytes()
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import clogreg._model_io
+
+    result = doctest.testmod(clogreg._model_io, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -114,3 +114,19 @@ def test_loaded_model_file_converts(tmp_path):
     label, proba = _run(to_onnx(load_model(tmp_path / "m.json"), X[:1]), X)
     assert label.tolist() == clf.predict(X).tolist()
     np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=0, atol=1e-12)
+
+
+def test_docstring_example_runs():
+    """register_onnx_converter's example, skipped in plain doctest runs (optional
+    packages), runs here where they are installed."""
+    import doctest
+
+    import clogreg._onnx
+
+    text = clogreg._onnx.register_onnx_converter.__doc__.replace("  # doctest: +SKIP", "")
+    test = doctest.DocTestParser().get_doctest(text, {}, "register_onnx_converter",
+                                               None, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False) == (0, len(test.examples))
+    assert len(test.examples) >= 8
