@@ -331,3 +331,19 @@ def test_main_in_process(files, capsys):
 
     assert main(["info", str(files["dir"] / "nothing.json")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_predict_svmlight_with_a_csv_model(files, capsys):
+    """Features by position; labels that are none of the model's classes: no accuracy
+    (LIBLINEAR would print 0%), no warning about feature names."""
+    d = files["dir"]
+    assert call(capsys, "train", d / "train.csv", "--target", "kind", "-o", d / "m.json",
+                "-q").returncode == 0
+    r = call(capsys, "predict", d / "m.json", d / "train.svm")
+    assert r.returncode == 0, r.stderr
+    X, _ = load_svmlight_file(str(d / "train.svm"), n_features=4)
+    assert r.stdout.splitlines() == _predict(load_model(d / "m.json"),
+                                             X.toarray())[0].tolist()
+    note = (f"no accuracy: the labels in {d / 'train.svm'} (['0', '1', '2']) are none of "
+            f"the model's classes")
+    assert r.stderr.splitlines() == [note]

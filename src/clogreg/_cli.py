@@ -270,10 +270,11 @@ def _load(path):
 def _predict(args) -> int:
     model = _load(args.model)
     X, y, names, _ = _read_data(args, model.coef_.dtype, model=model, need_target=False)
-    if names is not None and hasattr(model, "feature_names_in_"):
-        X = _with_names(X, names)
-    if hasattr(X, "toarray") and not hasattr(X, "columns"):
+    if hasattr(X, "toarray"):
         X = X.toarray()  # predictions are one product; dense is fine in this version
+    if hasattr(model, "feature_names_in_"):
+        # CSV: the columns picked by name; svmlight: features by position, as numbered
+        X = _with_names(X, names if names is not None else model.feature_names_in_)
     try:
         with _warnings_as_lines(args):
             labels = model.predict(X)
@@ -297,8 +298,12 @@ def _predict(args) -> int:
     else:
         sys.stdout.write(out.getvalue())
     if y is not None:  # LIBLINEAR's report when the data carry labels
-        if y.dtype.kind != model.classes_.dtype.kind and model.classes_.dtype.kind in "OU":
+        if model.classes_.dtype.kind in "OU":
             y = y.astype(str)
+        if not np.any(np.isin(y, model.classes_)):
+            _say(args, f"no accuracy: the labels in {args.data} ({_short(np.unique(y).tolist())}) "
+                       f"are none of the model's classes")
+            return 0
         correct = int(np.sum(labels == y))
         _say(args, f"Accuracy = {100 * correct / len(y):.4f}% ({correct}/{len(y)})")
     return 0
