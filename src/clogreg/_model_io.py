@@ -24,9 +24,12 @@ import hashlib
 import json
 import math
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ._estimator import LogisticRegression
 
 FORMAT_NAME = "clogreg-model"
 FORMAT_VERSION = 1
@@ -165,7 +168,7 @@ def _check_keys(doc: dict, expected: set, where: str, optional: frozenset = froz
 
 
 # ------------------------------------------------------------------ public API
-def save_model(estimator: Any, path: str | os.PathLike) -> None:
+def save_model(estimator: LogisticRegression, path: str | os.PathLike[str]) -> None:
     """Save a fitted :class:`~clogreg.LogisticRegression` as a JSON model file.
 
     The file records the parameters and every fitted attribute (``coef_``,
@@ -248,7 +251,7 @@ def save_model(estimator: Any, path: str | os.PathLike) -> None:
         f.write(text)
 
 
-def load_model(path: str | os.PathLike) -> Any:
+def load_model(path: str | os.PathLike[str]) -> LogisticRegression:
     """Load a model file written by :func:`save_model`.
 
     Only JSON is parsed and arrays are rebuilt from allow-listed dtypes: nothing in
@@ -293,7 +296,7 @@ def _refuse_constant(name):
     raise ValueError(f"model file: {name} is not allowed in a model file")
 
 
-def _from_document(document: Any):
+def _from_document(document: Any) -> LogisticRegression:
     from ._estimator import LogisticRegression
 
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
