@@ -1,0 +1,7 @@
+"""``python -m clogreg``: the ``clogreg`` command line (see ``clogreg --help``)."""
+import sys
+
+from ._cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
