@@ -29,6 +29,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from . import _solvers, _validation
+from ._inference import InferenceMixin  # issue 15: statistical inference
 
 SOLVERS = ("auto", "gd", "sgd", "lbfgs", "newton")
 #: With an L1 part, "auto" uses proximal Newton for binary problems up to this many
@@ -36,7 +37,7 @@ SOLVERS = ("auto", "gd", "sgd", "lbfgs", "newton")
 AUTO_NEWTON_MAX_FEATURES = 200
 
 
-class LogisticRegression(LinearClassifierMixin, BaseEstimator):
+class LogisticRegression(InferenceMixin, LinearClassifierMixin, BaseEstimator):  # issue 15
     """Logistic regression (binary or multinomial) trained by a Cython kernel.
 
     Minimises scikit-learn's summed objective::
