@@ -9,10 +9,11 @@
 """
 from ._data import DEFAULT_SEED, load_tutorial_data
 from ._estimator import LogisticRegression
+from ._firth import FirthLogisticRegression
 from ._inference import PerfectSeparationWarning, detect_separation
 
 __version__ = "0.1.0"
-__all__ = ["DEFAULT_SEED", "LogisticRegression", "PerfectSeparationWarning", "__version__",
+__all__ = ["DEFAULT_SEED", "FirthLogisticRegression", "LogisticRegression", "PerfectSeparationWarning", "__version__",
            "detect_separation", "load_tutorial_data", "show_config"]
 
 

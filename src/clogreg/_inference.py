@@ -340,7 +340,7 @@ class InferenceMixin:
             ev = _multinomial_evaluation(X, y_enc, sw, full, self.fit_intercept, kind,
                                          groups)
         unreliable = np.zeros(p, dtype=bool)
-        separation = "not checked" if (alpha_l2 > 0 or not self._checks_separation) \
+        separation = "not checked" if (alpha_l2 > 0 or not self._is_ml_fit) \
             else "none"
         certified = ev.certificate is not None and ev.certificate < _CERTIFICATE_MARGIN
         if separation == "none" and n_classes == 2 and not certified:
@@ -362,7 +362,8 @@ class InferenceMixin:
             separation = "not checked"
         cov = _covariance(ev.A, ev.B, kind, ev.nobs, p, ev.n_groups, unreliable)
         bse = np.sqrt(np.diag(cov))
-        if separation in ("none", "not checked") and not np.all(unreliable):
+        if self._is_ml_fit and separation in ("none", "not checked") \
+                and not np.all(unreliable):
             with np.errstate(invalid="ignore", divide="ignore"):
                 off = np.nanmax(np.abs(ev.newton_step) / bse) if p else 0.0
             if off > _OFF_OPTIMUM_SE:
@@ -375,7 +376,10 @@ class InferenceMixin:
                            unreliable=unreliable, separation=separation,
                            alpha_l2=alpha_l2, n_classes=n_classes, **ev.model)
 
-    _checks_separation = True
+    #: a maximum-likelihood fit (or L2-penalised): the separation and optimum checks apply
+    _is_ml_fit = True
+    #: the penalty line of the summary when not the C / l1_ratio one
+    _penalty_name = None
 
     def _inference_inputs(self, X, y, sample_weight, kind, clusters):
         X = _validation.check_numeric(X, "X")
@@ -427,7 +431,8 @@ class InferenceMixin:
 
     def _summary_text(self, s, model, alpha):
         width = 78
-        penalty = "none" if s.alpha_l2 == 0 else f"L2, C={1 / s.alpha_l2:.4g}"
+        penalty = self._penalty_name or (
+            "none" if s.alpha_l2 == 0 else f"L2, C={1 / s.alpha_l2:.4g}")
         ref = "-" if s.n_classes == 2 else str(self.classes_[0])
         left = [("No. observations:", f"{model['nobs']:g}"),
                 ("Df model:", f"{model['df_model']}"),
