@@ -344,7 +344,8 @@ class InferenceMixin:
             else "none"
         certified = ev.certificate is not None and ev.certificate < _CERTIFICATE_MARGIN
         if separation == "none" and n_classes == 2 and not certified:
-            sep = detect_separation(X, y_enc, sw, fit_intercept=self.fit_intercept,
+            sep = detect_separation(X, y_enc, sw if sw.size else None,
+                                    fit_intercept=self.fit_intercept,
                                     names=names)
             separation = sep.kind
             if sep.kind != "none":
@@ -509,6 +510,9 @@ def _covariance(A, B, kind, nobs, k, n_groups, unreliable):
     Ak = A[np.ix_(keep, keep)]
     try:
         c, low = linalg.cho_factor(Ak, lower=True)
+        pivots = np.diag(c) ** 2  # cond(A) >= max / min of these
+        if pivots.min() <= 1e3 * np.finfo(float).eps * pivots.max() * Ak.shape[0]:
+            raise linalg.LinAlgError("numerically singular")
         Ainv = linalg.cho_solve((c, low), np.eye(Ak.shape[0]))
     except linalg.LinAlgError:
         raise ValueError(
@@ -527,6 +531,16 @@ def _covariance(A, B, kind, nobs, k, n_groups, unreliable):
     return cov
 
 
+def _solve_quietly(A, g):
+    """``A^-1 g`` for the symmetric A, or NaN where A is (numerically) singular."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        try:
+            return linalg.solve(A, g, assume_a="pos")
+        except (linalg.LinAlgError, ValueError):
+            return np.full(A.shape[0], np.nan)
+
+
 def _row_blocks(n, p):
     """Fixed row blocks ``(start, stop)`` of about _BLOCK_ELEMS elements."""
     rows = max(256, _BLOCK_ELEMS // max(p, 1))
@@ -537,7 +551,7 @@ def _block(X, a, b):
     """Rows a:b of X as a C-contiguous float64 array."""
     Xb = X[a:b]
     if sparse.issparse(Xb):
-        return Xb.toarray()
+        return Xb.toarray().astype(np.float64, copy=False)
     return np.ascontiguousarray(Xb, dtype=np.float64)
 
 
@@ -595,10 +609,7 @@ def _binary_evaluation(X, y, sw, params, fit_intercept, alpha_l2, kind, groups):
     else:
         A, grad = H.copy(), g + alpha_l2 * w
     A[np.diag_indices_from(A)] += pen
-    try:
-        newton_step = linalg.solve(A, -grad, assume_a="pos")
-    except (linalg.LinAlgError, ValueError):
-        newton_step = np.full(A.shape[0], np.nan)
+    newton_step = _solve_quietly(A, -grad)
     p = A.shape[0]
     B = np.zeros((p, p)) if kind in ("HC0", "HC1") else None
     G = None
@@ -684,10 +695,7 @@ def _multinomial_evaluation(X, y, sw, full, fit_intercept, kind, groups):
                                    shape=(G.shape[0], c - a)) @ S
     if G is not None:
         B = G.T @ G
-    try:
-        newton_step = linalg.solve(A, grad, assume_a="pos")
-    except (linalg.LinAlgError, ValueError):
-        newton_step = np.full(p, np.nan)
+    newton_step = _solve_quietly(A, grad)
     nobs = float(weights.sum())
     freq = np.bincount(yi, weights=weights, minlength=K) / nobs
     with np.errstate(divide="ignore"):
