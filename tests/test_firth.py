@@ -55,13 +55,13 @@ ENDOMETRIAL = {
 
 @pytest.fixture(scope="module")
 def sex2():
-    X, y, names = _load("sex2", "case")
+    X, y, _ = _load("sex2", "case")
     return X, y, FirthLogisticRegression().fit(X, y)
 
 
 @pytest.fixture(scope="module")
 def endometrial():
-    X, y, names = _load("endometrial", "HG")
+    X, y, _ = _load("endometrial", "HG")
     return X, y, FirthLogisticRegression().fit(X, y)
 
 
@@ -126,7 +126,7 @@ def test_separated_data_give_finite_estimates_and_function_agrees():
     X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
     y = np.array([0, 0, 0, 1, 1, 1])
     clf = FirthLogisticRegression().fit(X, y)
-    theta, loglik, n_iter, ok = firth_fit(X, y)
+    theta, _, _, ok = firth_fit(X, y)
     assert ok and np.isfinite(theta).all()
     assert_allclose(theta, np.r_[clf.intercept_, clf.coef_[0]], rtol=1e-12)
     # at the maximum the penalised log-likelihood's gradient (NumPy, FD) vanishes

@@ -14,8 +14,7 @@ from scipy.special import log_expit, log_softmax
 from sklearn.exceptions import ConvergenceWarning
 
 import clogreg
-from clogreg import LogisticRegression, PerfectSeparationWarning, detect_separation
-from clogreg import _inference
+from clogreg import LogisticRegression, PerfectSeparationWarning, _inference, detect_separation
 
 sm = pytest.importorskip("statsmodels.api")
 
@@ -29,7 +28,7 @@ def assert_cov_close(actual, desired):
 
 
 def _fit(X, y, **kw):
-    params = dict(C=np.inf, solver="newton", tol=1e-12, max_iter=200)
+    params = {"C": np.inf, "solver": "newton", "tol": 1e-12, "max_iter": 200}
     if len(np.unique(y)) > 2:
         params.update(solver="lbfgs", tol=1e-11, max_iter=10000)
     params.update(kw)
@@ -135,7 +134,7 @@ def test_multinomial_matches_statsmodels_mnlogit(K):
 
 
 def test_summary_matches_statsmodels(capsys):
-    name, X, y = DATASETS[2]
+    _, X, y = DATASETS[2]
     clf = _fit(X, y)
     ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0, tol=1e-12)
     table = clf.summary(X, y)
@@ -415,7 +414,7 @@ def test_readme_inference_example_runs():
     text = readme.read_text()
     section = text[text.index("## Inference"):]
     section = section[:section.index("\n## ", 5)] if "\n## " in section[5:] else section
-    blocks = re.findall(r"```pycon\n(.*?)```", section, flags=re.S)
+    blocks = re.findall(r"```pycon\n(.*?)```", section, flags=re.DOTALL)
     assert blocks, "the README's Inference section has no pycon example"
     parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(
         optionflags=doctest.NORMALIZE_WHITESPACE)

@@ -30,8 +30,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _validation
-from ._inference import MAX_PARAMS, InferenceMixin, _block, _row_blocks, _with_const, \
-    hessian_pass
+from ._inference import MAX_PARAMS, InferenceMixin, _block, _row_blocks, _with_const, hessian_pass
 
 
 class _FirthState:
@@ -286,8 +285,9 @@ class FirthLogisticRegression(InferenceMixin, LinearClassifierMixin, BaseEstimat
                 if outer is None:
                     ci[j, col] = side * np.inf
                     continue
-                ci[j, col] = optimize.brentq(lambda v: f(v) - target, min(inner, outer),
-                                             max(inner, outer), xtol=1e-12, rtol=1e-13)
+                ci[j, col] = optimize.brentq(lambda v, f=f: f(v) - target,
+                                             min(inner, outer), max(inner, outer),
+                                             xtol=1e-12, rtol=1e-13)
         return ci
 
     def lr_pvalues(self, X, y, sample_weight=None):
@@ -323,8 +323,8 @@ class FirthLogisticRegression(InferenceMixin, LinearClassifierMixin, BaseEstimat
             ci = self.profile_ci(X, y, sample_weight, alpha=alpha)
             pv = self.lr_pvalues(X, y, sample_weight)
             keys = list(table.keys() if isinstance(table, dict) else table.columns)
-            lo, hi = [k for k in keys if k.startswith("[")][0], \
-                [k for k in keys if k.endswith("]")][0]
+            lo = next(k for k in keys if k.startswith("["))
+            hi = next(k for k in keys if k.endswith("]"))
             table["P>|z|"], table[lo], table[hi] = pv, ci[:, 0], ci[:, 1]
             if not isinstance(table, dict):
                 table = table.rename(columns={"P>|z|": "P>chi2"})
