@@ -747,7 +747,7 @@ def detect_separation(X, y, sample_weight=None, *, fit_intercept=True, names=Non
     >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
     >>> detect_separation(X, [0, 0, 1, 1]).kind
     'complete'
-    >>> detect_separation(X, [0, 1, 0, 1]).kind
+    >>> detect_separation(X[:, :1], [0, 1, 0, 1]).kind
     'none'
     >>> detect_separation(np.array([[0.0], [1.0], [1.0], [2.0]]), [0, 0, 1, 1]).kind
     'quasi-complete'
