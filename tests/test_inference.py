@@ -390,14 +390,38 @@ def test_complete_separation_gives_nan_statistics():
     assert np.isnan(bse).all()
 
 
+def test_multinomial_separation_is_detected_and_flagged():
+    rng = np.random.default_rng(2)
+    n = 300
+    X = rng.normal(size=(n, 2))
+    y = rng.integers(0, 2, n)                      # classes 0 and 1 overlap ...
+    y[X[:, 1] > 1.0] = 2                           # ... class 2 is x2 > 1 exactly
+    res = detect_separation(X, y)
+    assert res.kind == "quasi-complete"
+    assert set(res.rows) == set(np.flatnonzero(y == 2))
+    assert res.direction[:3].tolist() == [0, 0, 0]  # class 1 vs 0: no separation
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = LogisticRegression(C=np.inf, max_iter=300).fit(X, y)
+    with pytest.warns(PerfectSeparationWarning, match="quasi-complete separation"):
+        table = clf.coef_table(X, y)
+    assert np.isfinite(table.loc[["1:const", "1:x1", "1:x2"], "std err"]).all()
+    assert np.isnan(table.loc["2:x2", "std err"])
+    assert detect_separation(X, np.where(y == 2, 0, y)).kind == "none"
+
+
 def test_overlapping_data_need_no_linear_program(monkeypatch):
     X, y = _synthetic(14, 2000, 5)
     clf = _fit(X, y)
+
+    X3, y3 = _multinomial_data(3, 2000, 3, 3)
+    clf3 = _fit(X3, y3)
 
     def fail(*args, **kwargs):
         raise AssertionError("the LP ran although the fit certifies overlap")
     monkeypatch.setattr(_inference.optimize, "linprog", fail)
     assert clf.summary(X, y, print_table=False).attrs["separation"] == "none"
+    assert clf3.summary(X3, y3, print_table=False).attrs["separation"] == "none"
 
 
 # --------------------------------------------------------------- doctests

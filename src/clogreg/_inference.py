@@ -26,8 +26,8 @@ manner: the fitted model holds no data, so every method takes the training data
   usual ridge "sandwich" approximations, not exact sampling statistics (the
   estimate is biased towards 0). L1 or elastic-net fits: ``ValueError`` (no valid
   classical standard errors after variable selection).
-* Separation: with ``C=np.inf`` a binary fit is first checked for complete or
-  quasi-complete separation (then the maximum-likelihood estimate does not exist);
+* Separation: with ``C=np.inf`` a fit (binary or multinomial) is first checked for
+  complete or quasi-complete separation (then the maximum-likelihood estimate does not exist);
   see `detect_separation`. The separating coefficients get NaN statistics and a
   `PerfectSeparationWarning` names them. The linear program runs only where the fit
   does not certify overlap itself: by Stiemke's theorem no separating direction
@@ -37,7 +37,8 @@ manner: the fitted model holds no data, so every method takes the training data
   ``u + delta > 0`` whenever the Newton step ``A^-1 g`` moves no row's linear
   predictor by 1 or more (``|delta_i| <= u_i |x1_i @ A^-1 g|``). A fit near its optimum
   passes with a wide margin (we ask for < 0.5), at the cost of one matrix-vector
-  product over X.
+  product over X. For K classes the same holds with the pairwise differences of the
+  classes' linear predictors in place of the linear predictor.
 
 The Hessian comes from the kernel's one-pass ``newton_pass`` (the pass the
 ``"newton"`` solver uses), accumulated in float64 also for float32 X (cast per
@@ -352,7 +353,7 @@ class InferenceMixin:
         separation = "not checked" if (alpha_l2 > 0 or not self._is_ml_fit) \
             else "none"
         certified = ev.certificate is not None and ev.certificate < _CERTIFICATE_MARGIN
-        if separation == "none" and n_classes == 2 and not certified:
+        if separation == "none" and not certified:
             sep = detect_separation(X, y_enc, sw if sw.size else None,
                                     fit_intercept=self.fit_intercept,
                                     names=names)
@@ -368,8 +369,6 @@ class InferenceMixin:
                     f"standard errors, z, p-values and intervals are reported as NaN. Use "
                     f"Firth's method (clogreg.FirthLogisticRegression) or a finite C",
                     PerfectSeparationWarning, stacklevel=3)
-        elif n_classes > 2 and separation == "none":
-            separation = "not checked"
         cov = _covariance(ev.A, ev.B, kind, ev.nobs, p, ev.n_groups, unreliable)
         bse = np.sqrt(np.diag(cov))
         if self._is_ml_fit and separation in ("none", "not checked") \
@@ -704,38 +703,53 @@ def _multinomial_evaluation(X, y, sw, full, fit_intercept, kind, groups):
     if G is not None:
         B = G.T @ G
     newton_step = _solve_quietly(A, grad)
+    certificate = None
+    if np.isfinite(newton_step).all():
+        # the certificate of overlap for K classes: the Newton step changes no row's
+        # difference of two classes' linear predictors by 1 or more (module docstring)
+        certificate = 0.0
+        steps = newton_step.reshape(m, p1).T
+        for a, c in _row_blocks(n, p1 * K):
+            D = _with_const(_block(X, a, c), fit_intercept) @ steps
+            spread = np.maximum(D.max(axis=1), 0.0) - np.minimum(D.min(axis=1), 0.0)
+            certificate = max(certificate, float(spread[weights[a:c] > 0].max(initial=0.0)))
     nobs = float(weights.sum())
     freq = np.bincount(yi, weights=weights, minlength=K) / nobs
     with np.errstate(divide="ignore"):
         llnull = float(nobs * np.sum(np.where(freq > 0, freq * np.log(freq), 0.0)))
     model = {"llf": llf, "llnull": llnull, "nobs": nobs, "df_model": m * d}
-    return _Statistics(A=A, B=B, newton_step=newton_step, certificate=None, nobs=nobs,
+    return _Statistics(A=A, B=B, newton_step=newton_step, certificate=certificate, nobs=nobs,
                        n_groups=None if G is None else G.shape[0], model=model)
 
 
 def detect_separation(X, y, sample_weight=None, *, fit_intercept=True, names=None):
-    """Detect complete and quasi-complete separation of two classes (Konis 2007).
+    """Detect complete and quasi-complete separation (Konis 2007; also multinomial).
 
     The maximum-likelihood estimate of a logistic regression exists if and only if
     no direction ``b != 0`` has ``t_i x1_i @ b >= 0`` for every row (``t_i = +1`` for
     the positive class, ``-1`` for the other, ``x1_i = [1, x_i]``; rows with zero
-    weight do not count). Such a ``b`` is found by the linear program of Konis's
-    ``safeBinaryRegression`` (R's ``detectseparation``): maximise ``sum_i t_i x1_i @ b``
-    subject to ``t_i x1_i @ b >= 0`` and ``-1 <= b_j <= 1`` (columns scaled to max-norm
-    1), solved by SciPy's HiGHS. The separation is *complete* when some ``b`` has every
-    inequality strict (a second LP maximises the smallest margin), else
-    *quasi-complete*.
+    weight do not count). As in Konis's ``safeBinaryRegression`` (R's
+    ``detectseparation``) a linear program finds it, here the one that makes as many
+    inequalities strict as possible: maximise ``sum_i s_i`` subject to ``t_i x1_i @ b
+    >= s_i``, ``0 <= s_i <= 1`` (columns scaled to max-norm 1; SciPy's HiGHS). Since
+    such directions can be scaled and added, ``s_i = 1`` for exactly the rows that some
+    direction predicts perfectly. *Complete* separation: all of them; *quasi-complete*:
+    some.
 
     Parameters
     ----------
     X : array-like or sparse matrix of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
-        Two classes; the larger (``np.unique(y)[1]``) is the positive one.
+        Two classes (the larger, ``np.unique(y)[1]``, is the positive one) or more:
+        then a row and another class ``k`` give the constraint ``(b_{y_i} - b_k) @
+        x1_i >= 0`` with ``b_0 = 0`` (reference class ``np.unique(y)[0]``), and ``b``
+        stacks ``b_1 ... b_{K-1}``.
     sample_weight : array-like of shape (n_samples,), default=None
     fit_intercept : bool, default=True
         Whether the model has an intercept (the constant column ``x1_i[0] = 1``).
     names : list of str, default=None
-        Names of the parameters (``[const, x1, ...]``) for ``columns``.
+        Names of the parameters (``[const, x1, ...]``, per class for K > 2) for
+        ``columns``.
 
     Returns
     -------
@@ -756,40 +770,57 @@ def detect_separation(X, y, sample_weight=None, *, fit_intercept=True, names=Non
     """
     y = np.asarray(y)
     classes, t = np.unique(y, return_inverse=True)
-    if classes.size != 2:
-        raise ValueError(f"detect_separation needs two classes, got {classes.size}")
+    K = classes.size
+    if K < 2:
+        raise ValueError(f"detect_separation needs two or more classes, got {K}")
     X1 = X.toarray() if sparse.issparse(X) else np.asarray(X, dtype=np.float64)
     X1 = _with_const(np.asarray(X1, np.float64), fit_intercept)
     if sample_weight is not None:
         keep = np.asarray(sample_weight) > 0
         X1, t = X1[keep], t[keep]
-    n, p = X1.shape
-    if names is None:
-        names = [str(j) for j in range(p)]
+    n_rows, p1 = X1.shape
+    p = (K - 1) * p1
+    if names is None or len(names) != p:
+        names = [str(j) for j in range(p1)] if K == 2 else \
+            [f"{c}:{j}" for c in classes[1:] for j in range(p1)]
     scale = np.abs(X1).max(axis=0)
     scale[scale == 0] = 1.0
-    M = (X1 / scale) * np.where(t == 1, 1.0, -1.0)[:, None]   # rows t_i x1_i (scaled)
-    M_csr = sparse.csr_matrix(M)
-    res = optimize.linprog(-M.sum(axis=0), A_ub=-M_csr, b_ub=np.zeros(n),
-                           bounds=[(-1.0, 1.0)] * p, method="highs")
+    X1s = X1 / scale
+    # one constraint per row i and other class k: eta_{t_i}(x_i) - eta_k(x_i) >= 0,
+    # eta_0 = 0 (reference class), eta_c = x1_i @ b_c; for two classes t_i x1_i @ b >= 0
+    blocks, owner = [], []
+    for k in range(K):
+        idx = np.flatnonzero(t != k)
+        R = np.zeros((idx.size, p))
+        for c in range(1, K):
+            R[t[idx] == c, (c - 1) * p1:c * p1] += X1s[idx[t[idx] == c]]
+        if k >= 1:
+            R[:, (k - 1) * p1:k * p1] -= X1s[idx]
+        blocks.append(R)
+        owner.append(idx)
+    M, owner = np.vstack(blocks), np.concatenate(owner)
+    n = M.shape[0]
+    # maximise sum_i s_i subject to M b >= s, 0 <= s <= 1, b free: the cone of the
+    # M b >= 0 directions is closed under scaling and sums, so s_i = 1 exactly for
+    # every constraint that some direction makes strict (the largest such set)
+    A_ub = sparse.hstack([-sparse.csr_matrix(M), sparse.identity(n)]).tocsr()
+    res = optimize.linprog(np.r_[np.zeros(p), -np.ones(n)], A_ub=A_ub, b_ub=np.zeros(n),
+                           bounds=[(None, None)] * p + [(0.0, 1.0)] * n, method="highs")
     if res.status != 0:
         raise RuntimeError(f"the separation LP failed: {res.message}")
-    direction = np.where(np.abs(res.x) > _LP_TOL, res.x, 0.0)
-    margin = M @ direction
-    rows = np.flatnonzero(margin > _LP_TOL)
-    if rows.size == 0:
+    direction = res.x[:p]
+    strict = res.x[p:] > 0.5
+    if not np.any(strict):
         return SeparationResult("none", np.zeros(p), [], np.array([], dtype=np.intp))
-    # complete: maximise t subject to M b >= t, |b_j| <= 1, t <= 1
-    res2 = optimize.linprog(np.r_[np.zeros(p), -1.0],
-                            A_ub=sparse.hstack([-M_csr, np.ones((n, 1))]).tocsr(),
-                            b_ub=np.zeros(n), bounds=[(-1.0, 1.0)] * p + [(None, 1.0)],
-                            method="highs")
-    complete = res2.status == 0 and -res2.fun > _LP_TOL
-    if complete:
-        direction = np.where(np.abs(res2.x[:p]) > _LP_TOL, res2.x[:p], 0.0)
-        rows = np.arange(n)
-    b = direction / scale
+    # a row is predicted perfectly when all its constraints hold strictly
+    loose = np.zeros(n_rows, bool)
+    loose[owner[~strict]] = True
+    rows = np.flatnonzero(~loose)
+    complete = bool(np.all(strict))
+    b = direction / np.tile(scale, K - 1)
     b = b / np.abs(b).max()
-    b[np.abs(b) < 1e-9] = 0.0
+    b[np.abs(b) < _LP_TOL] = 0.0
     cols = [names[j] for j in np.flatnonzero(b)]
+    if sample_weight is not None:
+        rows = np.flatnonzero(keep)[rows]
     return SeparationResult("complete" if complete else "quasi-complete", b, cols, rows)
