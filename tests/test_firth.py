@@ -152,3 +152,20 @@ def test_weights_equal_duplicated_rows():
 def test_refuses_more_than_two_classes():
     with pytest.raises(ValueError, match="binary; y has 3 classes"):
         FirthLogisticRegression().fit(np.arange(6.0)[:, None], [0, 1, 2, 0, 1, 2])
+
+
+def test_fit_into_gives_logistic_regression_the_firth_fit(sex2):
+    """What ``LogisticRegression(firth=True).fit`` is to run (clogreg._firth.fit_into)."""
+    from clogreg import LogisticRegression
+    from clogreg._firth import fit_into
+    X, y, ref = sex2
+    est = LogisticRegression(C=np.inf)
+    est.classes_, est.n_features_in_ = np.array([0, 1]), X.shape[1]
+    est.firth = True  # the parameter the estimator would hold
+    fit_into(est, X, y.astype(np.float64), np.empty(0))
+    assert_allclose(est.coef_, ref.coef_, rtol=1e-7)
+    assert est.solver_ == "firth" and est.stop_reason_ == "converged"
+    assert_allclose(est.bse(X, y), SEX2["se"], rtol=2e-5)
+    assert est.summary(X, y, print_table=False).attrs["separation"] == "not checked"
+    with pytest.raises(ValueError, match="use C=np.inf"):
+        fit_into(LogisticRegression(C=1.0), X, y.astype(np.float64), np.empty(0))

@@ -168,6 +168,45 @@ def firth_fit(X, y, sample_weight=None, *, fit_intercept=True, max_iter=100, tol
     return theta, state.loglik, n_iter, ok
 
 
+def fit_into(estimator, X, y01, sample_weight):
+    """Fit Firth's model and store it on ``estimator`` as its ``fit`` would.
+
+    For ``clogreg.LogisticRegression(firth=True)``: X validated, y01 the labels
+    encoded 0.0 / 1.0, ``sample_weight`` an array (empty: all ones). Sets ``coef_``
+    (X's dtype), ``intercept_``, ``n_iter_``, ``solver_ = "firth"``,
+    ``stop_reason_``, ``history_`` (the penalised log-likelihood under ``"loss"``,
+    negated) and ``loglik_``. Refuses a finite ``C`` and more than two classes.
+    """
+    if not np.isinf(getattr(estimator, "C", np.inf)):
+        raise ValueError(f"firth=True is its own penalty (Jeffreys prior): use C=np.inf, "
+                         f"got C={estimator.C}")
+    if estimator.classes_.size != 2:
+        raise ValueError(f"firth=True supports binary problems only, got "
+                         f"{estimator.classes_.size} classes")
+    p = X.shape[1] + bool(estimator.fit_intercept)
+    if p > MAX_PARAMS:
+        raise ValueError(f"firth=True: at most {MAX_PARAMS} parameters, got {p}")
+    sw = np.asarray(sample_weight, np.float64)
+    tol = min(estimator.tol, 1e-8)
+    theta, state, n_iter, ok = _newton(np.asarray(X), np.asarray(y01, np.float64), sw,
+                                       np.zeros(p), estimator.fit_intercept,
+                                       np.ones(p, bool), max(estimator.max_iter, 25), tol)
+    if not ok:
+        warnings.warn(f"Firth's Newton iteration did not reach tol={tol:g}",
+                      ConvergenceWarning, stacklevel=3)
+    estimator.intercept_ = np.array([theta[0] if estimator.fit_intercept else 0.0],
+                                    dtype=X.dtype)
+    estimator.coef_ = (theta[1:] if estimator.fit_intercept else theta)[None, :] \
+        .astype(X.dtype)
+    estimator.n_iter_ = np.array([n_iter], dtype=np.int32)
+    estimator.solver_ = "firth"
+    estimator.stop_reason_ = "converged" if ok else "max_iter"
+    estimator.loglik_ = state.loglik
+    estimator.history_ = {"loss": np.array([-state.loglik]), "accuracy": np.array([]),
+                          "grad_norm": np.array([])}
+    return estimator
+
+
 class FirthLogisticRegression(InferenceMixin, LinearClassifierMixin, BaseEstimator):
     """Binary logistic regression with Firth's bias reduction (R's ``logistf``).
 
@@ -211,8 +250,7 @@ class FirthLogisticRegression(InferenceMixin, LinearClassifierMixin, BaseEstimat
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
     }
-    _is_ml_fit = False  # the penalised estimate is finite under separation
-    _penalty_name = "Firth"
+    firth = True  # for InferenceMixin: no separation check (the estimate is finite)
 
     def __init__(self, *, fit_intercept=True, max_iter=100, tol=1e-10):
         self.fit_intercept = fit_intercept

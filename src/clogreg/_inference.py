@@ -385,10 +385,16 @@ class InferenceMixin:
                            unreliable=unreliable, separation=separation,
                            alpha_l2=alpha_l2, n_classes=n_classes, **ev.model)
 
-    #: a maximum-likelihood fit (or L2-penalised): the separation and optimum checks apply
-    _is_ml_fit = True
-    #: the penalty line of the summary when not the C / l1_ratio one
-    _penalty_name = None
+    @property
+    def _is_ml_fit(self):
+        """A maximum-likelihood (or L2-penalised) fit: the separation and optimum
+        checks apply. Not for Firth's penalised likelihood (``firth=True``)."""
+        return not getattr(self, "firth", False)
+
+    @property
+    def _penalty_name(self):
+        """The penalty line of the summary when not the C / l1_ratio one."""
+        return "Firth" if getattr(self, "firth", False) else None
 
     def _inference_inputs(self, X, y, sample_weight, kind, clusters):
         X = _validation.check_numeric(X, "X")
