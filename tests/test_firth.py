@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from scipy.special import log_expit
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from clogreg import FirthLogisticRegression
 from clogreg._firth import _FirthState, firth_fit
@@ -150,7 +151,8 @@ def test_weights_equal_duplicated_rows():
 
 
 def test_refuses_more_than_two_classes():
-    with pytest.raises(ValueError, match="binary; y has 3 classes"):
+    with pytest.raises(ValueError, match="Only binary classification is supported by "
+                                         "FirthLogisticRegression; y has 3 classes"):
         FirthLogisticRegression().fit(np.arange(6.0)[:, None], [0, 1, 2, 0, 1, 2])
 
 
@@ -169,3 +171,13 @@ def test_fit_into_gives_logistic_regression_the_firth_fit(sex2):
     assert est.summary(X, y, print_table=False).attrs["separation"] == "not checked"
     with pytest.raises(ValueError, match="use C=np.inf"):
         fit_into(LogisticRegression(C=1.0), X, y.astype(np.float64), np.empty(0))
+
+
+# The check repeats rows of a 15 x 30 X: more parameters than rows, where the
+# information matrix (and so Firth's penalty) is singular by construction.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks([FirthLogisticRegression()], expected_failed_checks=lambda est: {
+    "check_sample_weight_equivalence_on_dense_data":
+        "more columns than rows: the information matrix is singular"})
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)

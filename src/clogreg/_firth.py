@@ -278,12 +278,15 @@ class FirthLogisticRegression(InferenceMixin, LinearClassifierMixin, BaseEstimat
         check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
         if self.classes_.size != 2:
-            raise ValueError(f"Firth's logistic regression is binary; y has "
-                             f"{self.classes_.size} classes")
+            raise ValueError(f"Only binary classification is supported by "
+                             f"FirthLogisticRegression; y has {self.classes_.size} classes")
         p = X.shape[1] + bool(self.fit_intercept)
         if p > MAX_PARAMS:
             raise ValueError(f"at most {MAX_PARAMS} parameters, got {p}")
         sw = _validation.check_sample_weight(sample_weight, X.shape[0], np.float64)
+        if sw.size and np.unique(y_enc[sw > 0]).size < 2:
+            raise ValueError("only one class has rows of positive sample_weight: Firth's "
+                             "logistic regression needs both classes")
         theta, state, n_iter, ok = _newton(X, y_enc.astype(np.float64), sw, np.zeros(p),
                                            self.fit_intercept, np.ones(p, bool),
                                            self.max_iter, self.tol)
@@ -296,6 +299,11 @@ class FirthLogisticRegression(InferenceMixin, LinearClassifierMixin, BaseEstimat
         self.n_iter_ = np.array([n_iter], dtype=np.int32)
         self.loglik_ = state.loglik
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
 
     def _firth_inputs(self, X, y, sample_weight):
         check_is_fitted(self)
