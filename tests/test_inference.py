@@ -312,6 +312,8 @@ def test_refusals():
         clf.bse(X, y, kind="cluster")
     with pytest.raises(ValueError, match="labels not seen in fit"):
         clf.bse(X, np.where(y == 1, 7, 0))
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        clf.bse(np.where(np.arange(200)[:, None] == 7, np.nan, X), y)
     with pytest.raises(ValueError, match="alpha must be in"):
         clf.coef_table(X, y, alpha=1.5)
     X3, y3 = _multinomial_data(0, 150, 2, 3)
@@ -420,6 +422,11 @@ def test_overlapping_data_need_no_linear_program(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("the LP ran although the fit certifies overlap")
     monkeypatch.setattr(_inference.optimize, "linprog", fail)
+    assert clf.summary(X, y, print_table=False).attrs["separation"] == "none"
+    assert clf3.summary(X3, y3, print_table=False).attrs["separation"] == "none"
+    # where the cheap bound from the columns' largest values is too loose, the exact
+    # pass over the rows certifies
+    monkeypatch.setattr(_inference, "_step_bound", lambda *args: np.inf)
     assert clf.summary(X, y, print_table=False).attrs["separation"] == "none"
     assert clf3.summary(X3, y3, print_table=False).attrs["separation"] == "none"
 

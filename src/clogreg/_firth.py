@@ -307,7 +307,7 @@ class FirthLogisticRegression(InferenceMixin, LinearClassifierMixin, BaseEstimat
 
     def _firth_inputs(self, X, y, sample_weight):
         check_is_fitted(self)
-        X, y_enc, sw, _ = self._inference_inputs(X, y, sample_weight, "classical", None)
+        X, y_enc, sw, _, _ = self._inference_inputs(X, y, sample_weight, "classical", None)
         theta = np.concatenate([self.intercept_ if self.fit_intercept else [],
                                 np.asarray(self.coef_[0], np.float64)])
         return np.asarray(X, np.float64), y_enc, sw, theta

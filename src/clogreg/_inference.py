@@ -36,8 +36,9 @@ manner: the fitted model holds no data, so every method takes the training data
   ``g`` (the gradient), which ``delta_i = -t_i h_i x1_i @ A^-1 g`` cancels while keeping
   ``u + delta > 0`` whenever the Newton step ``A^-1 g`` moves no row's linear
   predictor by 1 or more (``|delta_i| <= u_i |x1_i @ A^-1 g|``). A fit near its optimum
-  passes with a wide margin (we ask for < 0.5), at the cost of one matrix-vector
-  product over X. For K classes the same holds with the pairwise differences of the
+  passes with a wide margin (we ask for < 0.5), checked first by the bound
+  ``max|X| ||step_w||_1 + |step_b|`` (``max|X|`` comes with the finiteness check) and,
+  where that bound is too loose, by one matrix-vector product over X. For K classes the same holds with the pairwise differences of the
   classes' linear predictors in place of the linear predictor.
 
 The Hessian comes from the kernel's one-pass ``newton_pass`` (the pass the
@@ -323,7 +324,8 @@ class InferenceMixin:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
         alpha_l2 = self._inference_penalty()
-        X, y_enc, sw, groups = self._inference_inputs(X, y, sample_weight, kind, clusters)
+        X, y_enc, sw, groups, max_abs = self._inference_inputs(X, y, sample_weight, kind,
+                                                               clusters)
         n_classes = self.classes_.size
         p = (X.shape[1] + bool(self.fit_intercept)) * (1 if n_classes == 2 else n_classes - 1)
         if p > MAX_PARAMS:
@@ -336,7 +338,7 @@ class InferenceMixin:
                                      if self.fit_intercept else [],
                                      np.asarray(self.coef_[0], np.float64)])
             ev = _binary_evaluation(X, y_enc, sw, params, self.fit_intercept, alpha_l2,
-                                    kind, groups)
+                                    kind, groups, max_abs)
         else:
             coef = np.asarray(self.coef_, np.float64)
             b = np.asarray(self.intercept_, np.float64)
@@ -348,7 +350,7 @@ class InferenceMixin:
             full = np.column_stack([b, coef]) if self.fit_intercept else coef
             params = (full[1:] - full[0]).ravel()
             ev = _multinomial_evaluation(X, y_enc, sw, full, self.fit_intercept, kind,
-                                         groups)
+                                         groups, max_abs)
         unreliable = np.zeros(p, dtype=bool)
         separation = "not checked" if (alpha_l2 > 0 or not self._is_ml_fit) \
             else "none"
@@ -398,10 +400,14 @@ class InferenceMixin:
 
     def _inference_inputs(self, X, y, sample_weight, kind, clusters):
         X = _validation.check_numeric(X, "X")
-        X, y = validate_data(self, X, y, reset=False, dtype=[np.float64, np.float32],
-                             order="C", accept_sparse="csr")
+        checks = {"reset": False, "dtype": [np.float64, np.float32], "order": "C",
+                  "accept_sparse": "csr"}
+        X, y = validate_data(self, X, y, ensure_all_finite=False, **checks)
         if not sparse.issparse(X) and not X.flags.aligned:
             X = X.copy()
+        max_abs = _max_abs(X)  # also the finiteness check: NaN / inf propagate
+        if not np.isfinite(max_abs):
+            validate_data(self, X, y, **checks)  # scikit-learn's message
         y_index = np.searchsorted(self.classes_, y)
         unknown = (y_index >= self.classes_.size) | \
             (self.classes_[np.minimum(y_index, self.classes_.size - 1)] != y)
@@ -427,7 +433,7 @@ class InferenceMixin:
             _, groups = np.unique(clusters, return_inverse=True)
         elif clusters is not None:
             raise ValueError(f'clusters is used only with kind="cluster" (kind={kind!r})')
-        return X, y_enc, sw, groups
+        return X, y_enc, sw, groups, max_abs
 
     def _table(self, s, alpha):
         if not 0 < alpha < 1:
@@ -606,7 +612,25 @@ def hessian_pass(X, y01, sw, w, b):
     return loss, grad, grad_b, H, H_wb, h_sum
 
 
-def _binary_evaluation(X, y, sw, params, fit_intercept, alpha_l2, kind, groups):
+def _max_abs(X):
+    """``max_ij |X_ij|`` over fixed row blocks: NaN where X has NaN, inf where inf (the
+    finiteness check, at the cost of reading X once)."""
+    if sparse.issparse(X):
+        return float(np.max(np.abs(X.data), initial=0.0))
+    out = 0.0
+    for a, c in _row_blocks(X.shape[0], X.shape[1]):
+        out = np.maximum(out, np.maximum(X[a:c].max(), -X[a:c].min()))
+    return float(out)
+
+
+def _step_bound(max_abs, step, fit_intercept):
+    """An upper bound of ``max_i |x1_i @ step|``: ``max|X| ||step_w||_1 + |step_b|``."""
+    if fit_intercept:
+        return float(max_abs * np.abs(step[1:]).sum() + abs(step[0]))
+    return float(max_abs * np.abs(step).sum())
+
+
+def _binary_evaluation(X, y, sw, params, fit_intercept, alpha_l2, kind, groups, max_abs):
     """Hessian, meat and the non-separation certificate at params (binary)."""
     n, d = X.shape
     b = params[0] if fit_intercept else 0.0
@@ -634,13 +658,20 @@ def _binary_evaluation(X, y, sw, params, fit_intercept, alpha_l2, kind, groups):
     weights = _weights(sw, y)
     step_w = newton_step[1:] if fit_intercept else newton_step
     step_b = newton_step[0] if fit_intercept else 0.0
-    for a, c in _row_blocks(n, p):
+    exact = False  # the certificate needs the pass below unless the bound already holds
+    if certificate is not None:
+        certificate = _step_bound(max_abs, newton_step, fit_intercept)
+        exact = certificate >= _CERTIFICATE_MARGIN
+        if exact:
+            certificate = 0.0
+    for a, c in (_row_blocks(n, p) if exact or kind != "classical" else []):
         Xb = _block(X, a, c)
         yb, sb = y[a:c], weights[a:c]
-        if certificate is not None:
+        if exact:
             # how far the Newton step moves each weighted row's linear predictor
             # (two matrix-vector products beat one with two columns in OpenBLAS)
-            move = np.abs(Xb @ step_w + step_b)[sb > 0]
+            move = np.abs(Xb @ step_w + step_b)
+            move = move[sb > 0] if sw.size else move
             certificate = max(certificate, float(move.max(initial=0.0)))
         if kind != "classical":
             X1 = _with_const(Xb, fit_intercept)
@@ -665,7 +696,7 @@ def _binary_evaluation(X, y, sw, params, fit_intercept, alpha_l2, kind, groups):
                        nobs=nobs, n_groups=None if G is None else G.shape[0], model=model)
 
 
-def _multinomial_evaluation(X, y, sw, full, fit_intercept, kind, groups):
+def _multinomial_evaluation(X, y, sw, full, fit_intercept, kind, groups, max_abs):
     """Hessian and meat of the reference-class parametrisation (classes 1..K-1
     relative to class 0) at the fitted model ``full`` (K, p1), by NumPy blocks."""
     n, d = X.shape
@@ -713,9 +744,13 @@ def _multinomial_evaluation(X, y, sw, full, fit_intercept, kind, groups):
     if np.isfinite(newton_step).all():
         # the certificate of overlap for K classes: the Newton step changes no row's
         # difference of two classes' linear predictors by 1 or more (module docstring)
-        certificate = 0.0
         steps = newton_step.reshape(m, p1).T
-        for a, c in _row_blocks(n, p1 * K):
+        certificate = 2.0 * max(_step_bound(max_abs, steps[:, k], fit_intercept)
+                                for k in range(m))
+        blocks = [] if certificate < _CERTIFICATE_MARGIN else _row_blocks(n, p1 * K)
+        if blocks:
+            certificate = 0.0
+        for a, c in blocks:
             D = _with_const(_block(X, a, c), fit_intercept) @ steps
             spread = np.maximum(D.max(axis=1), 0.0) - np.minimum(D.min(axis=1), 0.0)
             certificate = max(certificate, float(spread[weights[a:c] > 0].max(initial=0.0)))
