@@ -10,13 +10,16 @@
 from ._cv import LogisticRegressionCV
 from ._data import DEFAULT_SEED, load_tutorial_data
 from ._estimator import LogisticRegression
+from ._firth import FirthLogisticRegression
+from ._inference import PerfectSeparationWarning, detect_separation
 from ._model_io import load_model, save_model
 from ._onnx import register_onnx_converter
 
 __version__ = "0.1.0"
-__all__ = ["DEFAULT_SEED", "LogisticRegression", "LogisticRegressionCV", "__version__",
-           "load_model", "load_tutorial_data", "register_onnx_converter", "save_model",
-           "show_config"]
+__all__ = ["DEFAULT_SEED", "FirthLogisticRegression", "LogisticRegression",
+           "LogisticRegressionCV", "PerfectSeparationWarning", "__version__",
+           "detect_separation", "load_model", "load_tutorial_data",
+           "register_onnx_converter", "save_model", "show_config"]
 
 
 def show_config():

@@ -21,15 +21,17 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import _solvers, _validation
+from . import _firth, _solvers, _validation
 from ._base import FitTransactionMixin
+from ._inference import InferenceMixin
 from ._predict import LogisticPredictMixin
 from ._objective import LogisticObjective, penalty_strengths
 from ._rows import DenseRows
 from ._solvers import AUTO_NEWTON_MAX_FEATURES, SOLVERS  # noqa: F401  (documented names)
 
 
-class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimator):
+class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMixin,
+                         BaseEstimator):
     """Logistic regression (binary or multinomial) trained by a Cython kernel.
 
     Minimises scikit-learn's summed objective::
@@ -111,7 +113,14 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
     n_jobs : int or None, default=None
         Threads for the passes over the data (OpenMP over fixed row chunks, so the
         result is bit-identical for any value; ``"newton"``'s Hessian pass is
-        serial). ``None`` means 1, ``-1`` all CPUs.
+        serial). ``None`` means 1, ``-1`` all CPUs available to the process;
+        larger counts are capped at that number.
+    firth : bool, default=False
+        Fit Firth's bias-reduced model instead (penalised likelihood with Jeffreys
+        prior, Heinze & Schemper 2002, as R's logistf): finite estimates under
+        separation and less small-sample bias. Binary only, with ``C=np.inf``;
+        ``solver_`` is then ``"firth"``. Profile-likelihood intervals:
+        `clogreg.FirthLogisticRegression`.
 
     Attributes
     ----------
@@ -178,6 +187,7 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "n_jobs": [None, Integral],
+        "firth": ["boolean"],
     }
 
     _integer_params = ("max_iter", "batch_size", "n_jobs")
@@ -185,7 +195,7 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
     def __init__(self, C=1.0, *, l1_ratio=0.0, solver="auto", learning_rate="auto",
                  batch_size=256, lr_schedule="invscaling", max_iter=100, tol=1e-4,
                  fit_intercept=True, class_weight=None, warm_start=False, verbose=0,
-                 random_state=None, n_jobs=None):
+                 random_state=None, n_jobs=None, firth=False):
         self.C = C
         self.l1_ratio = l1_ratio
         self.solver = solver
@@ -200,6 +210,7 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
         self.verbose = verbose
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.firth = firth
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None):
@@ -252,6 +263,10 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
             self._validate_params()
             self.__dict__.pop("_sgd_state", None)  # fit starts afresh
             data = self._fit_data(X, y, sample_weight)
+            if self.firth:  # Firth's penalised likelihood: its own Newton iteration
+                self.classes_ = data.classes
+                _firth.fit_into(self, data.X, data.y, data.sample_weight)
+                return self
             solver = _solvers.check_solver(
                 self.solver, C=self.C, l1_ratio=self.l1_ratio,
                 learning_rate=self.learning_rate, n_out=data.n_out,
@@ -377,5 +392,6 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = self.solver != "newton"  # binary Newton only
+        # binary only: Newton and Firth
+        tags.classifier_tags.multi_class = self.solver != "newton" and not self.firth
         return tags
