@@ -12,8 +12,9 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import work_arrays
 
-from clogreg import _dispatch, _kernel, _solvers
+from clogreg import _dispatch, _kernel, _rows
 
 avx2 = _dispatch.avx2_module()
 needs_avx2 = pytest.mark.skipif(
@@ -72,7 +73,7 @@ def loss_grad_run(X, y, sw, w, b, n_threads=1):
     """A call of ``module.loss_grad`` returning every output and work array."""
     def run(module):
         grad = np.empty_like(w)
-        cg, cs = _solvers.work_arrays(*X.shape, X.dtype)
+        cg, cs = work_arrays(*X.shape, X.dtype)
         out = module.loss_grad(X, y, sw, w, b, grad, cg, cs, n_threads)
         return out, grad, cg, cs
     return run
@@ -101,7 +102,7 @@ def test_multinomial_loss_grad_identical(dtype, weighted):
 
     def run(module):
         grad, grad_b = np.empty_like(W), np.empty(K)
-        cg, cs = _solvers.work_arrays(*X.shape, dtype, K)
+        cg, cs = work_arrays(*X.shape, dtype, K)
         out = module.multinomial_loss_grad(X, y, sw, W, b, grad, grad_b, cg, cs, 2)
         return out, grad, grad_b
 
@@ -122,7 +123,7 @@ def test_gd_fit_identical(dtype, weighted, n_classes, alpha_l2, alpha_l1):
     def run(module):
         w, b = np.zeros(K * X.shape[1], dtype), np.zeros(K)
         hist = np.empty((3, epochs))
-        cg, cs = _solvers.work_arrays(*X.shape, dtype, K)
+        cg, cs = work_arrays(*X.shape, dtype, K)
         out = module.gd_fit(X, y, sw, w, b, hist[0], hist[1], hist[2], np.empty_like(w),
                             cg, cs, 2e-5, alpha_l2, alpha_l1, True, epochs, 0.0,
                             float(X.shape[0]), 2)
@@ -166,7 +167,7 @@ def test_sgd_fit_identical(dtype, weighted, n_classes):
         w, b = np.zeros(K * d, dtype), np.zeros(K)
         hist = np.empty((3, epochs))
         rng_state, seen = np.array([12345], dtype=np.uint64), np.zeros(1)
-        cg, cs = _solvers.work_arrays(B, d, dtype, K)
+        cg, cs = work_arrays(B, d, dtype, K)
         out = module.sgd_fit(X, y, sw, w, b, hist[0], hist[1], hist[2],
                              np.arange(n, dtype=np.int64), np.empty((B, d), dtype),
                              np.empty(B, dtype), np.empty(B if weighted else 0, dtype),
@@ -199,13 +200,15 @@ def test_dispatch_picks_avx2_where_it_can():
         "CLOGREG_KERNEL", "auto").strip().lower() != "baseline" else "baseline"
     assert _dispatch.KERNEL_NAME == expected
     assert _dispatch.kernel is (avx2 if expected == "avx2" else _kernel)
-    assert _solvers._kernel is _dispatch.kernel
+    assert _rows.DenseRows(np.zeros((1, 1)), np.zeros(1), np.empty(0), 1).kernel \
+        is _dispatch.kernel
 
 
 def chosen_in_subprocess(value):
     env = {**os.environ, "CLOGREG_KERNEL": value}
-    code = ("from clogreg import _dispatch, _solvers; "
-            "assert _solvers._kernel is _dispatch.kernel; "
+    code = ("import numpy as np; from clogreg import _dispatch, _rows; "
+            "rows = _rows.DenseRows(np.zeros((1, 1)), np.zeros(1), np.empty(0), 1); "
+            "assert rows.kernel is _dispatch.kernel; "
             "print(_dispatch.KERNEL_NAME, _dispatch.kernel.__name__)")
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                           text=True, check=False)

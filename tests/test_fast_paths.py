@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from clogreg import LogisticRegression
-from clogreg._estimator import _encode_labels, _passes_unchanged
+from clogreg._validation import encode_labels as _encode_labels
+from clogreg._validation import passes_unchanged as _passes_unchanged
 
 
 def make_data(n=120, d=3, seed=0, dtype=np.float64):

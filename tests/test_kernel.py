@@ -1,11 +1,13 @@
 """The Cython kernel against independent references (NumPy, finite differences)."""
 import numpy as np
 import pytest
+from helpers import dense_objective, work_arrays
 from reference import gradient_descent as numpy_gd
 from reference import objective
 
 import clogreg
 from clogreg import LogisticRegression, _kernel, _solvers
+from clogreg._rows import column_stats
 
 RTOL = {np.float64: 1e-10, np.float32: 1e-4}
 
@@ -20,10 +22,10 @@ def make_data(n=300, d=5, seed=0, dtype=np.float64):
 def run_kernel(X, y, lr, epochs, sample_weight=None, alpha_l2=0.0, alpha_l1=0.0,
                fit_intercept=True, n_threads=1):
     sw = np.empty(0, X.dtype) if sample_weight is None else sample_weight.astype(X.dtype)
-    return _solvers.gradient_descent(
-        X, y.astype(X.dtype), sw, np.zeros(X.shape[1], X.dtype), 0.0, learning_rate=lr,
-        alpha_l2=alpha_l2, alpha_l1=alpha_l1, fit_intercept=fit_intercept,
-        max_iter=epochs, tol=0.0, n_threads=n_threads)
+    objective = dense_objective(X, y.astype(X.dtype), sw, fit_intercept=fit_intercept,
+                                alpha_l2=alpha_l2, alpha_l1=alpha_l1, n_threads=n_threads)
+    return _solvers.gradient_descent(objective, np.zeros(X.shape[1], X.dtype), 0.0,
+                                     learning_rate=lr, max_iter=epochs, tol=0.0)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -76,7 +78,7 @@ def test_gradient_matches_finite_differences(weighted):
     rng = np.random.default_rng(4)
     w, b = rng.standard_normal(4), 0.3
     grad = np.empty(4)
-    chunk_grad, chunk_stats = _solvers.work_arrays(500, 4, np.float64)
+    chunk_grad, chunk_stats = work_arrays(500, 4, np.float64)
     loss, grad_b, _ = _kernel.loss_grad(X, y, sw, w, b, grad, chunk_grad, chunk_stats)
     s = None if not weighted else sw
     assert loss == pytest.approx(objective(X, y, w, b, s), rel=1e-12)
@@ -96,7 +98,7 @@ def test_stable_for_huge_margins(dtype):
     X = np.array([[1e4], [-1e4], [1e4], [-1e4]], dtype=dtype)
     y = np.array([1.0, 0.0, 0.0, 1.0], dtype=dtype)  # two right, two badly wrong
     grad = np.empty(1, dtype)
-    cg, cs = _solvers.work_arrays(4, 1, dtype)
+    cg, cs = work_arrays(4, 1, dtype)
     loss, _, correct = _kernel.loss_grad(X, y, np.empty(0, dtype),
                                               np.ones(1, dtype), 0.0, grad, cg, cs)
     assert np.isfinite(loss) and np.all(np.isfinite(grad))
@@ -133,7 +135,7 @@ def test_nonfinite_step_is_reported_not_returned():
 
 def test_kernel_rejects_inconsistent_shapes():
     X, y = make_data(n=10, d=2)
-    cg, cs = _solvers.work_arrays(10, 2, np.float64)
+    cg, cs = work_arrays(10, 2, np.float64)
     with pytest.raises(ValueError, match="inconsistent shapes"):
         _kernel.loss_grad(X, y[:5], np.empty(0), np.zeros(2), 0.0, np.empty(2), cg, cs)
     with pytest.raises(ValueError, match="inconsistent shapes"):
@@ -156,14 +158,14 @@ def test_column_stats_match_numpy_for_any_thread_count(dtype, weighted):
     s = sw.astype(np.float64) if weighted else np.ones(9_000)
     X64 = X.astype(np.float64)
     y = (rng.random(9_000) < 0.3).astype(dtype)
-    sums, squares, label_sums, label_sum, positives = _solvers.column_stats(X, sw, 1, y)
+    sums, squares, label_sums, label_sum, positives = column_stats(X, sw, 1, y)
     np.testing.assert_allclose(sums, s @ X64, rtol=1e-12)
     np.testing.assert_allclose(squares, s @ (X64 * X64), rtol=1e-12)
     np.testing.assert_allclose(label_sums, (s * y) @ X64, rtol=1e-12)
     assert label_sum == pytest.approx(s @ y, rel=1e-12) and positives == y.sum()
-    assert _solvers.column_stats(X, sw).label_sums is None
+    assert column_stats(X, sw).label_sums is None
     for n_threads in (2, 3):
-        threaded = _solvers.column_stats(X, sw, n_threads, y)
+        threaded = column_stats(X, sw, n_threads, y)
         for a, b in zip(threaded[:3], (sums, squares, label_sums)):
             np.testing.assert_array_equal(a, b)
 
@@ -171,7 +173,7 @@ def test_column_stats_match_numpy_for_any_thread_count(dtype, weighted):
 def test_column_stats_overflow_to_inf_and_nan_propagates():
     X = np.ones((10, 3))
     X[2, 0], X[4, 1] = 1e200, np.nan
-    sums, squares, *_ = _solvers.column_stats(X, np.empty(0))
+    sums, squares, *_ = column_stats(X, np.empty(0))
     assert np.isinf(squares[0]) and np.isfinite(sums[0])
     assert np.isnan(sums[1]) and np.isnan(squares[1])
     assert sums[2] == 10 and squares[2] == 10

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import dense_objective, work_arrays
 from reference import multinomial_objective, objective, sklearn_objective
 from sklearn.datasets import (
     load_breast_cancer,
@@ -16,7 +17,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from clogreg import LogisticRegression, _kernel, _solvers
+from clogreg import LogisticRegression, _kernel
+from clogreg._objective import LogisticObjective
+from clogreg._rows import DenseRows, column_stats
+from clogreg._solvers import _newton
 
 
 def standardised(loader):
@@ -131,7 +135,7 @@ def test_multinomial_pass_matches_numpy_and_finite_differences():
     sw = rng.uniform(0.5, 2.0, n)
     W, b = rng.standard_normal((K, d)), rng.standard_normal(K)
     grad, grad_b = np.empty(K * d), np.empty(K)
-    cg, cs = _solvers.work_arrays(n, d, np.float64, K)
+    cg, cs = work_arrays(n, d, np.float64, K)
     loss, correct = _kernel.multinomial_loss_grad(X, y.astype(float), sw, W.ravel(), b,
                                                   grad, grad_b, cg, cs)
     assert loss == pytest.approx(multinomial_objective(X, y, W, b, sw), rel=1e-12)
@@ -173,7 +177,7 @@ def test_newton_hessian_matches_finite_differences_of_the_gradient():
     assert loss == pytest.approx(objective(X, y, w, b, sw), rel=1e-12)
 
     def gradient(w_, b_):
-        g, cg = np.empty(d), _solvers.work_arrays(n, d, np.float64)
+        g, cg = np.empty(d), work_arrays(n, d, np.float64)
         _, gb, _ = _kernel.loss_grad(X, y, sw, w_, b_, g, *cg)
         return np.append(g, gb)
 
@@ -282,19 +286,19 @@ def test_minibatch_sgd_approaches_the_optimum_and_is_reproducible():
 def _count_passes(monkeypatch):
     """Count kernel passes: loss-gradient passes and Newton (Hessian) passes."""
     counts = {"data": 0, "hessian": 0, "points": []}
-    data_pass, newton_pass = _solvers.Problem.data_pass, _kernel.newton_pass
+    data_pass, hessian = LogisticObjective.loss_grad, DenseRows.hessian
 
     def counted_data_pass(self, w, b):
         counts["data"] += 1
         counts["points"].append(np.concatenate([np.ravel(w), np.ravel(b)]))
         return data_pass(self, w, b)
 
-    def counted_newton_pass(*args):
+    def counted_hessian(*args):
         counts["hessian"] += 1
-        return newton_pass(*args)
+        return hessian(*args)
 
-    monkeypatch.setattr(_solvers.Problem, "data_pass", counted_data_pass)
-    monkeypatch.setattr(_solvers._kernel, "newton_pass", counted_newton_pass)
+    monkeypatch.setattr(LogisticObjective, "loss_grad", counted_data_pass)
+    monkeypatch.setattr(DenseRows, "hessian", counted_hessian)
     return counts
 
 
@@ -310,7 +314,7 @@ def test_newton_reuses_its_hessian_and_still_matches_scikit_learn(monkeypatch):
     plain = LogisticRegression(C=1.0, solver="newton", tol=1e-10).fit(X, y)
     assert counts["hessian"] == plain.n_iter_[0]
     # as if it were expensive: chord steps
-    monkeypatch.setattr(_solvers, "REUSE_MIN_FLOPS", 0)
+    monkeypatch.setattr(_newton, "REUSE_MIN_FLOPS", 0)
     counts["hessian"] = 0
     ours = LogisticRegression(C=1.0, solver="newton", tol=1e-10).fit(X, y)
     assert ours.stop_reason_ == "converged"
@@ -379,21 +383,21 @@ def test_lbfgs_first_step_is_the_newton_step_for_uncorrelated_standardised_featu
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_the_first_evaluation_from_column_stats_equals_a_kernel_pass(dtype, weighted):
-    # at w = 0, b = 0 Problem.data_pass answers from the label sums without a pass
+    # at w = 0, b = 0 LogisticObjective.loss_grad answers from the label sums without a pass
     X, y = DATASETS["breast_cancer"]()
     X, y = X.astype(dtype), y.astype(dtype)
     sw = weights(len(y)).astype(dtype) if weighted else np.empty(0, dtype)
-    stats = _solvers.column_stats(X, sw, 1, y)
-    fast = _solvers.Problem(X, y, sw, 1, True, 0.5, 0.0, stats=stats)
-    slow = _solvers.Problem(X, y, sw, 1, True, 0.5, 0.0)
+    stats = column_stats(X, sw, 1, y)
+    fast = dense_objective(X, y, sw, alpha_l2=0.5, stats=stats)
+    slow = dense_objective(X, y, sw, alpha_l2=0.5)
     zero_w, zero_b = np.zeros(X.shape[1]), np.zeros(1)
-    got, want = fast.data_pass(zero_w, zero_b), slow.data_pass(zero_w, zero_b)
+    got, want = fast.loss_grad(zero_w, zero_b), slow.loss_grad(zero_w, zero_b)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
     # anywhere else: the kernel
     w = np.full(X.shape[1], 0.01)
-    np.testing.assert_array_equal(fast.data_pass(w, zero_b)[1], slow.data_pass(w, zero_b)[1])
+    np.testing.assert_array_equal(fast.loss_grad(w, zero_b)[1], slow.loss_grad(w, zero_b)[1])
 
 
 def test_lbfgs_trial_steps_that_overflow_raise_no_warnings():

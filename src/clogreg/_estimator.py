@@ -1,42 +1,35 @@
-"""The scikit-learn estimator: parameters, validation, labels, dtype, solver choice.
+"""The scikit-learn estimator: parameters, and fit = validate -> objective -> solve -> store.
 
 Where things happen, in order of a call to ``fit``:
 
-1. ``_validate_params`` checks the constructor arguments (``_parameter_constraints``)
-   and ``_check_solver`` the combinations a solver does not support.
-2. ``_validate_inputs`` checks X, y and sample_weight with scikit-learn's utilities,
-   keeps float32 as float32, encodes the labels (0.0 / 1.0 for two classes, class
-   indices for more) and folds ``class_weight`` into the sample weights.
-3. ``_run_solver`` picks the solver (``"auto"``: ``_auto_solver``) and calls it in
-   ``clogreg._solvers``, which calls the Cython kernel (``clogreg._kernel``).
-4. ``_store_result`` turns the solver's stop reason into warnings or errors and sets
-   the fitted attributes (``coef_``, ``intercept_``, ``n_iter_``, ``history_``).
+1. ``_validate_params`` checks the constructor arguments (``_parameter_constraints``);
+   `clogreg._validation.fit_data` checks X, y and the weights, keeps float32 as
+   float32, encodes the labels and folds ``class_weight`` into the sample weights.
+2. `clogreg._objective.LogisticObjective` over `clogreg._rows.DenseRows`: the
+   objective, the only thing that reads the data.
+3. `clogreg._solvers.check_solver` resolves ``"auto"``; `clogreg._solvers.solve` runs
+   the solver on the objective.
+4. ``_store`` turns the stop reason into warnings or errors and sets every fitted
+   attribute at once; a fit that raises leaves the estimator unfitted
+   (``_transaction``).
 """
-import os
-import warnings
+import copy
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import expit, log_softmax, softmax
-from sklearn import get_config
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
 from . import _solvers, _validation
+from ._base import FitTransactionMixin
+from ._predict import LogisticPredictMixin
+from ._objective import LogisticObjective
+from ._rows import DenseRows
+from ._solvers import AUTO_NEWTON_MAX_FEATURES, SOLVERS  # noqa: F401  (documented names)
 
-SOLVERS = ("auto", "gd", "sgd", "lbfgs", "newton")
-#: With an L1 part, "auto" uses proximal Newton for binary problems up to this many
-#: features (its Hessian costs O(n d^2) a pass), gradient descent above.
-AUTO_NEWTON_MAX_FEATURES = 200
 
-
-class LogisticRegression(LinearClassifierMixin, BaseEstimator):
+class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimator):
     """Logistic regression (binary or multinomial) trained by a Cython kernel.
 
     Minimises scikit-learn's summed objective::
@@ -74,13 +67,13 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         - ``"auto"``: ``"lbfgs"`` for L2 or no penalty (in benchmarks/
           bench_solvers.py the fastest to a 1e-8 objective gap on well-conditioned
           data, and robust to badly scaled features); with an L1 part, ``"newton"``
-          for binary problems with at most ``AUTO_NEWTON_MAX_FEATURES`` (200)
-          features, else ``"gd"``. The choice is stored in ``solver_``.
+          for binary problems with at most
+          ``clogreg._solvers.AUTO_NEWTON_MAX_FEATURES`` (200) features, else ``"gd"``. The choice is stored in ``solver_``.
     learning_rate : "auto" or float > 0, default="auto"
         ``"gd"``: the step applied to the gradient of the summed objective; ``"auto"``
         uses ``1/L`` for the gradient's Lipschitz constant ``L`` (exact largest
         eigenvalue of the Gram matrix up to 1,000 features, a Frobenius-norm bound
-        above: ``clogreg._solvers.lipschitz_bound``); it converges without tuning,
+        above: ``LogisticObjective.lipschitz_bound``); it converges without tuning,
         but can be slow on badly conditioned data. A number is used as given: with
         summed gradients a good step shrinks as the number of rows grows.
         ``"sgd"``: the first step on the *mean* objective; ``"auto"`` is ``1/L_max``
@@ -240,7 +233,11 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             structured, objects that are not numbers) and for sparse X.
         FloatingPointError
             When the loss or a step becomes non-finite (a learning rate too large).
-            The estimator is then left unfitted (no mix of old and new attributes).
+        RuntimeError
+            When this estimator is already being fitted in another thread.
+
+        Whatever the exception, the estimator is then left unfitted (no mix of old
+        and new attributes).
 
         Warns
         -----
@@ -249,46 +246,29 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
             when the data are linearly separable (then no minimum exists). Neither
             is raised with ``tol=0``, which asks for ``max_iter`` epochs.
         """
-        self._validate_params()
-        for streaming_state in ("_partial_classes", "_sgd_state"):  # fit starts afresh
-            self.__dict__.pop(streaming_state, None)
-        X, y_enc, sample_weight, stats = self._validate_inputs(X, y, sample_weight)
-        n_out = 1 if self.classes_.size == 2 else self.classes_.size
-        solver = self._check_solver(n_out, X.shape[1])
-        alpha = 0.0 if np.isinf(self.C) else 1.0 / self.C
-        alpha_l1, alpha_l2 = alpha * self.l1_ratio, alpha * (1.0 - self.l1_ratio)
-
-        coef = np.zeros((n_out, X.shape[1]), dtype=X.dtype)
-        intercept = np.zeros(n_out)
-        if self.warm_start and getattr(self, "coef_", None) is not None \
-                and self.coef_.shape == coef.shape:
-            coef[:] = self.coef_
-            intercept[:] = self.intercept_
-
-        n_threads = _n_threads(self.n_jobs)
-        learning_rate = None
-        if solver == "gd":
-            learning_rate = self._gd_learning_rate(X, sample_weight, alpha_l2, n_out)
-            result = _solvers.gradient_descent(
-                X, y_enc, sample_weight, coef, intercept, learning_rate=learning_rate,
-                alpha_l2=alpha_l2, alpha_l1=alpha_l1, fit_intercept=self.fit_intercept,
-                max_iter=self.max_iter, tol=self.tol, n_threads=n_threads)
-        else:
-            # one pass (gd's bound does the same check); lbfgs reuses its column sums
-            stats = _solvers.check_scale(X, sample_weight, n_threads, stats,
-                                         y_enc if n_out == 1 else None)
-            problem = _solvers.Problem(X, y_enc, sample_weight, n_out, self.fit_intercept,
-                                       alpha_l2, alpha_l1, n_threads, stats)
-            if solver == "sgd":
-                self._sgd_state = _solvers.SGDState(self._seed())
-                result, learning_rate = self._run_sgd(problem, coef, intercept,
-                                                      self.max_iter)
-            else:
-                run = _solvers.lbfgs if solver == "lbfgs" else _solvers.newton
-                result = run(problem, coef, intercept, max_iter=self.max_iter,
-                             tol=self.tol)
-        self.solver_ = solver
-        self._store_result(result, X.dtype, learning_rate)
+        with self._transaction(keep_on_error=False):
+            self._validate_params()
+            self.__dict__.pop("_sgd_state", None)  # fit starts afresh
+            data = self._fit_data(X, y, sample_weight)
+            solver = _solvers.check_solver(
+                self.solver, C=self.C, l1_ratio=self.l1_ratio,
+                learning_rate=self.learning_rate, n_out=data.n_out,
+                n_classes=data.classes.size, n_features=data.X.shape[1])
+            objective = self._objective(data)
+            if solver != "gd":  # gd's step-size bound makes the same check
+                objective.check_scale()  # one pass; lbfgs and newton reuse its sums
+            coef = np.zeros((data.n_out, data.X.shape[1]), dtype=data.X.dtype)
+            intercept = np.zeros(data.n_out)
+            if self.warm_start and getattr(self, "coef_", None) is not None \
+                    and self.coef_.shape == coef.shape:
+                coef[:] = self.coef_
+                intercept[:] = self.intercept_
+            state = _solvers.SGDState(self._seed()) if solver == "sgd" else None
+            result = _solvers.solve(
+                objective, solver, coef, intercept, max_iter=self.max_iter, tol=self.tol,
+                learning_rate=self.learning_rate, batch_size=self.batch_size,
+                lr_schedule=self.lr_schedule, sgd_state=state)
+            self._store(result, data, solver, state)
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -297,7 +277,8 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         For data that arrive in pieces or do not fit in memory: every call makes one
         shuffled pass over the rows given, with ``batch_size``, ``learning_rate``
         and ``lr_schedule`` (the step schedule continues across calls), whatever
-        ``solver`` is set to. ``max_iter`` and ``tol`` are not used.
+        ``solver`` is set to. ``max_iter`` and ``tol`` are not used. A call that
+        raises leaves the estimator as it was.
 
         Parameters
         ----------
@@ -312,316 +293,77 @@ class LogisticRegression(LinearClassifierMixin, BaseEstimator):
         -------
         self : LogisticRegression
         """
-        first = not hasattr(self, "coef_")  # else: continue from fit or partial_fit
-        if first:
-            self._validate_params()
-            if classes is None:
-                raise ValueError("classes must be given on the first call to partial_fit")
-            self._partial_classes = np.unique(classes)
-        else:
-            if classes is not None and not np.array_equal(np.unique(classes),
-                                                          self.classes_):
-                raise ValueError(f"classes {np.unique(classes).tolist()} differ from "
-                                 f"the ones fitted before: {self.classes_.tolist()}")
-            self._partial_classes = self.classes_
-        X, y_enc, sample_weight, _ = self._validate_inputs(X, y, sample_weight,
-                                                           reset=first)
-        n_out = 1 if self.classes_.size == 2 else self.classes_.size
-        alpha = 0.0 if np.isinf(self.C) else 1.0 / self.C
-        problem = _solvers.Problem(X, y_enc, sample_weight, n_out, self.fit_intercept,
-                                   alpha * (1.0 - self.l1_ratio), alpha * self.l1_ratio,
-                                   _n_threads(self.n_jobs))
-        if not hasattr(self, "_sgd_state"):
-            self._sgd_state = _solvers.SGDState(self._seed())
-        if first:
-            coef, intercept = np.zeros((n_out, X.shape[1]), X.dtype), np.zeros(n_out)
-            epochs = 0
-        else:
-            coef, intercept = self.coef_.astype(X.dtype), self.intercept_
-            epochs = int(self.n_iter_[0])
-        history = None if first else self.history_
-        result, learning_rate = self._run_sgd(problem, coef, intercept, 1, tol=0.0)
-        result.n_iter += epochs
-        if history is not None:
-            for key, new in (("loss", result.loss), ("accuracy", result.accuracy),
-                             ("grad_norm", result.grad_norm)):
-                setattr(result, key, np.concatenate([history[key], new]))
-        self.solver_ = "sgd"
-        self._store_result(result, X.dtype, learning_rate, warn=False)
+        with self._transaction(keep_on_error=True):
+            self._validate_params()  # on every call: set_params may have changed them
+            first = not hasattr(self, "coef_")  # else: continue from fit or partial_fit
+            if first:
+                if classes is None:
+                    raise ValueError("classes must be given on the first call to "
+                                     "partial_fit")
+                known = np.unique(classes)
+            else:
+                known = self.classes_
+                if classes is not None and not np.array_equal(np.unique(classes), known):
+                    raise ValueError(f"classes {np.unique(classes).tolist()} differ from "
+                                     f"the ones fitted before: {known.tolist()}")
+            data = self._fit_data(X, y, sample_weight, classes=known, reset=first)
+            objective = self._objective(data, stats=False)
+            old = self.__dict__.get("_sgd_state")
+            # a copy: the kernel advances it in place, and a failed call changes nothing
+            state = copy.deepcopy(old) if old is not None else _solvers.SGDState(self._seed())
+            if first:
+                coef, intercept = np.zeros((data.n_out, data.X.shape[1]), data.X.dtype), \
+                    np.zeros(data.n_out)
+            else:
+                coef, intercept = self.coef_.astype(data.X.dtype), self.intercept_
+            result = _solvers.sgd(objective, coef, intercept, state=state,
+                                  learning_rate=self.learning_rate,
+                                  lr_schedule=self.lr_schedule,
+                                  batch_size=self.batch_size, max_iter=1, tol=0.0)
+            if not first:
+                result.n_iter += int(self.n_iter_[0])
+                for key in ("loss", "accuracy", "grad_norm"):
+                    setattr(result, key, np.concatenate([self.history_[key],
+                                                         getattr(result, key)]))
+            self._store(result, data, "sgd", state, warn=False)
         return self
 
-    def _run_sgd(self, problem, coef, intercept, max_iter, tol=None):
-        if self.learning_rate == "auto":
-            eta0 = _solvers.sgd_step_bound(problem)
-        else:
-            eta0 = float(self.learning_rate)
-        result = _solvers.sgd(
-            problem, coef, intercept, state=self._sgd_state, eta0=eta0,
-            power_t=0.5 if self.lr_schedule == "invscaling" else 0.0,
-            batch_size=self.batch_size, max_iter=max_iter,
-            tol=self.tol if tol is None else tol)
-        return result, eta0
+    def _fit_data(self, X, y, sample_weight, classes=None, reset=True):
+        return _validation.fit_data(self, X, y, sample_weight, class_weight=self.class_weight,
+                                    n_threads=_validation.n_threads(self.n_jobs),
+                                    classes=classes, reset=reset)
+
+    def _objective(self, data, stats=True):
+        """The objective of the validated ``data`` under this estimator's penalty."""
+        alpha = 0.0 if np.isinf(self.C) else 1.0 / self.C
+        rows = DenseRows(data.X, data.y, data.sample_weight, data.n_out,
+                         _validation.n_threads(self.n_jobs))
+        return LogisticObjective(rows, self.fit_intercept, alpha * (1.0 - self.l1_ratio),
+                                 alpha * self.l1_ratio, data.stats if stats else None)
 
     def _seed(self):
         """A nonzero 63-bit seed for the kernel's generator, from random_state."""
         return int(check_random_state(self.random_state).randint(1, 2**62)) | 1
 
-    def _check_solver(self, n_out, n_features):
-        """Resolve "auto" and refuse what the chosen solver cannot do."""
-        has_l1 = self.l1_ratio > 0 and not np.isinf(self.C)
-        solver = self.solver
-        if solver == "auto":
-            if not has_l1:
-                solver = "lbfgs"
-            elif n_out == 1 and n_features <= AUTO_NEWTON_MAX_FEATURES:
-                solver = "newton"
-            else:
-                solver = "gd"
-        if solver == "lbfgs" and has_l1:
-            raise ValueError(
-                f"solver='lbfgs' supports only L2 or no penalty, got l1_ratio="
-                f"{self.l1_ratio}; use solver='newton' (binary) or solver='gd', "
-                f"which handle L1 and elastic-net")
-        if solver == "newton" and n_out > 1:
-            raise ValueError(
-                f"Only binary classification is supported by solver='newton', got "
-                f"{self.classes_.size} classes; use solver='lbfgs' or solver='gd'")
-        if solver not in ("gd", "sgd") and self.learning_rate != "auto":
-            raise ValueError(
-                f"learning_rate={self.learning_rate!r} applies to solver='gd' or 'sgd' "
-                f"only (solver={solver!r} chooses its own steps)")
-        return solver
-
-    def _gd_learning_rate(self, X, sample_weight, alpha_l2, n_out):
-        if self.learning_rate != "auto":
-            return float(self.learning_rate)
-        bound = _solvers.lipschitz_bound(X, sample_weight, self.fit_intercept, alpha_l2,
-                                         n_out)
-        if not np.isfinite(bound):
-            raise ValueError(_solvers._scale_message(X.dtype))
-        return 1.0 / bound if bound > 0 else 1.0
-
-    def _validate_inputs(self, X, y, sample_weight, reset=True):
-        """Return C-contiguous float X, encoded y in X's dtype, and weights.
-
-        y becomes 0.0 / 1.0 for two classes and class indices for more; the sample
-        weights include the class weights (an empty array: all ones). The README's
-        "Input contract" lists what is refused and with which message; scikit-learn's
-        ``validate_data`` does most of it, ``_validation`` the rest.
-        """
-        X = _validation.check_numeric(X, "X")
-        _validation.check_label_types(y)
-        passes = _passes_unchanged(X, y)
-        if passes:
-            # scikit-learn's checks would return X and y as they are: run only its
-            # bookkeeping (n_features_in_, feature_names_in_). Saves ~150 us a fit.
-            X, y = validate_data(self, X, y, skip_check_array=True, reset=reset)
-        else:
-            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                                 ensure_min_samples=1, reset=reset)
-            check_classification_targets(y)
-        if not X.flags.aligned:
-            # a view into a byte buffer: BLAS takes other code paths on unaligned
-            # memory (last-bit differences), so one aligned copy keeps every result
-            # independent of where X sits in memory
-            X = X.copy()
-        if hasattr(self, "_partial_classes"):  # partial_fit: the classes given up front
-            self.classes_ = self._partial_classes
-            y_index = np.searchsorted(self.classes_, y)
-            unknown = (y_index >= self.classes_.size) | \
-                (self.classes_[np.minimum(y_index, self.classes_.size - 1)] != y)
-            if np.any(unknown):
-                raise ValueError(f"y holds labels not in classes: "
-                                 f"{np.unique(np.asarray(y)[unknown])[:5].tolist()}")
-            y_enc = y_index.astype(X.dtype)
-        else:
-            self.classes_, y_enc = _encode_labels(y, X.dtype)
-        stats = None
-        if passes and not get_config()["assume_finite"]:
-            # scikit-learn's finiteness test, fused with the column sums the solvers
-            # reuse (and, for two classes, the label sums that give the gradient at
-            # w = 0): one kernel pass in place of NumPy's X.sum()
-            binary = y_enc if self.classes_.size == 2 else None
-            stats = _solvers.column_stats(X, np.empty(0, X.dtype), _n_threads(self.n_jobs),
-                                          binary)
-            if not stats.finite():
-                # NaN or inf in X: scikit-learn's own check and message. (Finite values
-                # whose sums overflow pass it; the solvers' scale check reports them.)
-                validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                              ensure_min_samples=1, reset=reset)
-                stats = None
-        if self.classes_.size < 2:
-            raise ValueError(
-                f"y must hold at least 2 classes; got 1 class: {self.classes_.tolist()}")
-        sample_weight = _validation.check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        if self.class_weight is not None:
-            given = sample_weight if sample_weight.size else None
-            try:  # scikit-learn >= 1.7 weights "balanced" by the sample weights
-                per_class = compute_class_weight(self.class_weight, classes=self.classes_,
-                                                 y=y, sample_weight=given)
-            except TypeError:
-                per_class = compute_class_weight(self.class_weight, classes=self.classes_,
-                                                 y=y)
-            weights = per_class[y_enc.astype(np.intp)].astype(X.dtype)
-            sample_weight = sample_weight * weights if sample_weight.size else weights
-            if not np.any(sample_weight > 0):
-                raise ValueError("sample_weight times class_weight is zero for every row")
-        # X's column stats, where computed for all-ones weights, for the solvers
-        return X, y_enc, sample_weight, (None if sample_weight.size else stats)
-
-    def _store_result(self, result, dtype, learning_rate, warn=True):
-        if result.stop_reason == "nonfinite":
-            self._forget_fit()
-            step = "" if learning_rate is None else f" with learning_rate={learning_rate:g}"
-            raise FloatingPointError(
-                f"the loss or the update became non-finite at iteration "
-                f"{result.n_iter}{step}: the step is too large for this data "
-                f"(try learning_rate='auto' or a smaller value, or rescale X)")
-        if self.tol > 0 and warn and np.isinf(self.C) and self.solver_ != "sgd" \
-                and np.any(result.accuracy == 100.0):
-            # An iterate that classifies every row correctly certifies that the data
-            # are linearly separable: without a penalty the loss then has no minimum.
-            # (tol=0 asks for max_iter epochs, not a minimum: no warning. SGD's
-            # accuracy mixes several iterates, so it certifies nothing.)
-            warnings.warn(
-                f"the training data are linearly separable: with C=np.inf the loss has "
-                f"no minimum and the coefficients would grow without bound; stopped "
-                f"after {result.n_iter} iterations with finite coefficients whose size "
-                f"is set by tol and max_iter (use a finite C)",
-                ConvergenceWarning, stacklevel=3)
-        elif result.stop_reason == "max_iter" and self.tol > 0 and warn:
-            warnings.warn(
-                f"solver={self.solver_!r} did not reach tol={self.tol:g} in max_iter="
-                f"{self.max_iter} iterations; increase max_iter or rescale X",
-                ConvergenceWarning, stacklevel=3)
-        self.coef_ = result.coef
-        self.intercept_ = result.intercept.astype(dtype)
-        self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
-        self.stop_reason_ = result.stop_reason
-        self.history_ = {"loss": result.loss, "accuracy": result.accuracy,
-                         "grad_norm": result.grad_norm}
+    def _store(self, result, data, solver, sgd_state, warn=True):
+        """Set every fitted attribute from ``result``, or raise for a non-finite one."""
+        if warn or result.stop_reason == _solvers.StopReason.NONFINITE:
+            _solvers.check_result(result, solver=solver, tol=self.tol, C=self.C,
+                                  max_iter=self.max_iter, stacklevel=4)
+        fitted = {"classes_": data.classes, "coef_": result.coef,
+                  "intercept_": result.intercept.astype(data.X.dtype),
+                  "n_iter_": np.array([result.n_iter], dtype=np.int32),
+                  "solver_": solver, "stop_reason_": result.stop_reason.value,
+                  "history_": {"loss": result.loss, "accuracy": result.accuracy,
+                               "grad_norm": result.grad_norm}}
+        self.__dict__.update(fitted)
+        if sgd_state is not None:
+            self._sgd_state = sgd_state
         if self.verbose:
             for k, (loss, acc) in enumerate(zip(result.loss, result.accuracy)):
                 print(f"Epoch: {k} | Accuracy: {acc:.4f} | Cost: {loss:.4f}")
-
-    def _validate_params(self):
-        """scikit-learn's parameter validation (``InvalidParameterError``), skipped
-        when every parameter is a number, bool, string or None of the same type and
-        value as at the last validation that passed (saves ~40 us a fit)."""
-        values = tuple((type(v), v) for v in
-                       (getattr(self, name) for name in self._parameter_constraints))
-        if values == self.__dict__.get("_validated_params") and all(
-                t in (bool, int, float, str, type(None)) for t, _ in values):
-            return
-        super()._validate_params()
-        self._validated_params = values
-
-    def _forget_fit(self):
-        """Drop every fitted attribute, so that a failed fit leaves no mixed state."""
-        for name in [v for v in vars(self) if v.endswith("_") and not v.startswith("__")]:
-            delattr(self, name)
-
-    def __sklearn_is_fitted__(self):
-        # Fitted means coefficients exist; a fit that failed after validation may have
-        # set classes_ or n_features_in_ alone, and predict must then say "not fitted".
-        return hasattr(self, "coef_")
-
-    # ------------------------------------------------------------ predict
-    def decision_function(self, X):
-        """Signed distance to the decision boundary, ``X @ coef_.T + intercept_``.
-
-        X is checked as in ``fit`` (strings and other non-numbers are refused), then
-        by scikit-learn (NaN, inf, number of features).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-        """
-        return super().decision_function(_validation.check_numeric(X, "X"))
-
-    def predict_proba(self, X):
-        """Probability of each class, shape (n_samples, n_classes), as ``classes_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        z = self.decision_function(X)
-        if z.ndim == 1:
-            p1 = expit(z)
-            return np.column_stack([1.0 - p1, p1])
-        return softmax(z, axis=1)
-
-    def predict_log_proba(self, X):
-        """Log of ``predict_proba``, computed stably (no log(0) for large |z|).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        z = self.decision_function(X)
-        if z.ndim == 1:  # log sigmoid(z) = -log(1 + exp(-z)); logaddexp never overflows
-            return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
-        return log_softmax(z, axis=1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = self.solver != "newton"  # binary Newton only
         return tags
-
-
-def _encode_labels(y, dtype):
-    """Return ``np.unique(y)`` and y as class indices (0.0 / 1.0 for two) in ``dtype``.
-
-    Numeric y with exactly two values is encoded without sorting a copy (as
-    ``np.unique(y, return_inverse=True)`` does, ~30 bytes a row): min, max and
-    comparisons need 2 bytes a row, besides the encoded labels themselves.
-    """
-    if y.dtype.kind in "biuf" and y.size:
-        lo, hi = y.min(), y.max()
-        is_hi = y == hi
-        if lo != hi and np.count_nonzero(is_hi) + np.count_nonzero(y == lo) == y.size:
-            return np.array([lo, hi], dtype=y.dtype), is_hi.astype(dtype)
-    classes, y_index = np.unique(y, return_inverse=True)
-    return classes, y_index.astype(dtype)
-
-
-def _passes_unchanged(X, y):
-    """Whether ``validate_data`` + ``check_classification_targets`` would accept X, y
-    and return them unchanged, finiteness of X aside (checked in microseconds).
-
-    True for a C-contiguous float64 or float32 ndarray X with at least one row and one
-    column, and a 1-D ndarray y of integers, booleans or strings of the same length
-    (never a "continuous" or multi-output target). Everything else, including every
-    input that must be converted, warned about or refused, is left to scikit-learn's
-    validation and its messages. Whether X is finite is tested by the kernel pass of
-    `clogreg._solvers.column_stats` (in ``_validate_inputs``), whose sums the solvers
-    reuse; NaN or inf there sends X through scikit-learn's check after all.
-    """
-    return (type(X) is np.ndarray and type(y) is np.ndarray
-            and X.ndim == 2 and y.ndim == 1 and X.shape[0] == y.shape[0]
-            and X.shape[0] >= 1 and X.shape[1] >= 1
-            and X.dtype in (np.float64, np.float32) and X.flags.c_contiguous
-            and y.dtype.kind in "biuU")
-
-
-def _n_threads(n_jobs):
-    """Map scikit-learn's n_jobs convention to a thread count >= 1."""
-    if n_jobs is None:
-        return 1
-    if n_jobs == 0:
-        raise ValueError("n_jobs == 0 has no meaning; use None, a positive count or -1")
-    cpus = os.cpu_count() or 1
-    return n_jobs if n_jobs > 0 else max(1, cpus + 1 + n_jobs)

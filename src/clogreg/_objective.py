@@ -1,0 +1,220 @@
+"""The objective every solver minimises: the one place where data meet the maths.
+
+For coefficients W (n_out x d; n_out = 1 binary, K multinomial) and intercepts b::
+
+    F(W, b) = sum_i s_i logloss(y_i, x_i W.T + b) + alpha_l2 / 2 ||W||^2 + alpha_l1 ||W||_1
+
+(intercepts never penalised). `LogisticObjective` wraps a *rows* object
+(`clogreg._rows`: where the rows live and how a pass over them runs) and adds what
+does not depend on the layout: the penalty, the weight sum, the value and gradient at
+zero from the column statistics, the scale check, step-size bounds, and the quadratic
+model that Newton steps solve. Solvers (`clogreg._solvers`) take a `LogisticObjective`
+and never call the kernel or look at X themselves; scikit-learn's
+``LinearModelLoss`` (``sklearn/linear_model/_linear_loss.py``) is the model for the
+interface, with one difference: loss and gradient come from one fused pass that reads
+X once.
+"""
+import numpy as np
+import scipy.linalg
+
+
+class LogisticObjective:
+    """``F`` above for the rows of ``rows``, with ``alpha_l2`` and ``alpha_l1``.
+
+    Parameters
+    ----------
+    rows : DenseRows (or another layout with the same methods)
+    fit_intercept : bool
+    alpha_l2, alpha_l1 : float
+        Penalty strengths (``1 / C`` split by ``l1_ratio``).
+    stats : ColumnStats, optional
+        The rows' column statistics where a caller already has them (validation
+        computes them in its finiteness pass); else computed on first use.
+    """
+
+    def __init__(self, rows, fit_intercept, alpha_l2, alpha_l1, stats=None):
+        self.rows = rows
+        self.fit_intercept = fit_intercept
+        self.alpha_l2, self.alpha_l1 = alpha_l2, alpha_l1
+        self.n_out, self.n_features = rows.n_out, rows.n_features
+        self.n_samples, self.dtype = rows.n_samples, rows.dtype
+        self.n_params = self.n_out * self.n_features
+        self.sum_weights = rows.sum_weights
+        self._stats = stats
+
+    @property
+    def stats(self):
+        """`ColumnStats` of the rows (label sums too for the binary model): one pass,
+        made on first use."""
+        if self._stats is None:
+            self._stats = self.rows.column_stats(labels=self.n_out == 1)
+        return self._stats
+
+    # --------------------------------------------------------------- values
+    def loss_grad(self, w, b):
+        """``(sum s*logloss, grad_w, grad_b, n_correct)`` of the data term at w, b.
+
+        ``grad_w`` (float64, flat) and ``grad_b`` are fresh arrays. One pass; none at
+        w = 0, b = 0 (where every cold start begins) when the column statistics have
+        the label sums: there p = 1/2 for every row, so the loss is ``sum(s) log 2``,
+        the gradient ``X.T @ (s (1/2 - y))`` is ``sums / 2 - label_sums``, and the
+        rows with y = 0 are the correct ones.
+        """
+        st = self._stats
+        if st is not None and st.label_sums is not None and self.n_out == 1 and \
+                float(b[0]) == 0.0 and not np.any(w):
+            return (self.sum_weights * np.log(2.0), 0.5 * st.sums - st.label_sums,
+                    np.array([0.5 * self.sum_weights - st.label_sum]),
+                    self.n_samples - st.positives)
+        w = np.ascontiguousarray(w, dtype=self.dtype)
+        loss, grad, grad_b, correct = self.rows.loss_grad(w, b)
+        return loss, grad.astype(np.float64), grad_b.copy(), correct
+
+    def penalty(self, w):
+        l2 = 0.5 * self.alpha_l2 * np.dot(w, w) if self.alpha_l2 else 0.0
+        return l2 + (self.alpha_l1 * np.abs(w).sum() if self.alpha_l1 else 0.0)
+
+    def accuracy(self, correct):
+        """Percent of rows classified correctly, from a pass's ``n_correct``."""
+        return 100.0 * correct / self.n_samples
+
+    def quadratic_model(self, w, b, l1):
+        """The Newton model at (w, b) of the binary objective: one Hessian pass.
+
+        Returns a `QuadraticModel` over theta = (w, b) (b only with an intercept);
+        ``l1`` holds the L1 strength of each coordinate of theta.
+        """
+        H, H_wb, h_sum = self.rows.hessian(np.asarray(w, dtype=self.dtype), float(b))
+        if not (np.isfinite(H).all() and np.isfinite(H_wb).all()):
+            raise self.scale_error("the Hessian's sums of squares")
+        return QuadraticModel(H, H_wb, h_sum, self.alpha_l2, self.fit_intercept, l1,
+                              self.rows.kernel)
+
+    # ---------------------------------------------------- scale and step bounds
+    def check_scale(self):
+        """Raise ValueError when X is so large that the passes' sums could overflow
+        (one pass, the column statistics, which the solvers then reuse)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            frob = float(self.stats.squares.sum())
+        if not np.isfinite(frob) or not self._gradient_fits(frob):
+            raise self.scale_error()
+
+    def lipschitz_bound(self):
+        """Upper bound on the Lipschitz constant of the gradient of F.
+
+        The Hessian is ``A.T @ diag(s * c_i) @ A + alpha_l2 * I`` with ``A = [X, 1]``
+        and ``c_i <= 1/4`` (binary: p (1 - p); softmax: the norm of diag(p) - p p.T
+        is <= 1/2), so its largest eigenvalue is at most
+        ``c * lambda_max(A.T @ diag(s) @ A) + alpha_l2``. Up to GRAM_MAX_FEATURES
+        features ``lambda_max`` is computed exactly from the Gram matrix; above, it
+        is bounded by the squared Frobenius norm ``sum_i s_i ||a_i||^2``. Computed in
+        float64. Returns inf when the bound overflows, or, for float32 X, when the
+        summed gradient could overflow float32.
+        """
+        c = 0.25 if self.n_out == 1 else 0.5
+        total, fit_b = self.sum_weights, self.fit_intercept
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow: inf, below
+            if self.n_features <= GRAM_MAX_FEATURES:
+                gram = self.rows.gram(fit_b)
+                if not np.isfinite(gram).all():
+                    return np.inf
+                frob = float(np.trace(gram)) - (total if fit_b else 0.0)
+                top = float(scipy.linalg.eigvalsh(
+                    gram, subset_by_index=[gram.shape[0] - 1] * 2)[0])
+            else:
+                frob = self.rows.squared_norm_sum()
+                top = frob + (total if fit_b else 0.0)
+        if not np.isfinite(top) or not self._gradient_fits(frob):
+            return np.inf
+        return c * top + self.alpha_l2
+
+    def sgd_step_bound(self):
+        """1 / (max per-row Lipschitz constant of the mean objective): a safe SGD
+        step."""
+        c = 0.25 if self.n_out == 1 else 0.5
+        bound = c * self.rows.max_row_norm(self.fit_intercept) + \
+            self.alpha_l2 / self.n_samples
+        return 1.0 / bound if bound > 0 else 1.0
+
+    def _gradient_fits(self, frob):
+        """Whether every gradient sum ``sum_i s_i |x_ij|`` (<= sqrt(total * frob)) is
+        sure to be finite in X's dtype."""
+        return bool(np.sqrt(self.sum_weights) * np.sqrt(frob) <=
+                    float(np.finfo(self.dtype).max))
+
+    def scale_error(self, what="the step-size bound (the sum of the squared row norms)"):
+        return ValueError(f"X has values so large that {what} overflows {self.dtype}; "
+                          f"rescale X (e.g. sklearn.preprocessing.StandardScaler)")
+
+
+#: Up to this many features the "auto" step of "gd" uses the exact largest eigenvalue
+#: of the (d + 1, d + 1) Gram matrix; above it, the cheaper Frobenius-norm bound.
+GRAM_MAX_FEATURES = 1000
+
+
+class QuadraticModel:
+    """The (d + 1, d + 1) Hessian [X, 1].T diag(h) [X, 1] + alpha_l2 (weights only),
+    factorised once, solved for as many gradients as asked.
+
+    It is factorised after Jacobi scaling (unit diagonal), so that features of very
+    different scales do not make the factorisation look singular: a Cholesky solve
+    while the scaled matrix's reciprocal condition number is above ``RCOND_MIN``;
+    below it (constant or repeated features and no penalty), the minimum-norm
+    least-squares step in the scaled coordinates, singular values below
+    ``LSTSQ_CUTOFF`` of the largest counting as zero. With L1 the step is the
+    proximal Newton step, solved by coordinate descent (glmnet / newGLMNET).
+    """
+
+    RCOND_MIN = 1e-13
+    LSTSQ_CUTOFF = 1e-12
+
+    def __init__(self, H, H_wb, h_sum, a2, fit_b, l1, kernel):
+        d = H.shape[0]
+        m = d + 1 if fit_b else d
+        A = np.empty((m, m))          # lower triangle (the kernel leaves H's upper 0)
+        A[:d, :d] = H
+        if fit_b:
+            A[:d, d] = 0.0
+            A[d, :d] = H_wb
+            A[d, d] = h_sum
+        if a2:
+            A.flat[:m * d:m + 1] += a2    # the weights' diagonal
+        diag = A.diagonal().copy()
+        # an all-zero column without penalty, or one of extreme scale, stays unscaled
+        # (1 / sqrt(diag_j diag_k) must stay finite)
+        diag[~((diag > 1e-300) & (diag < np.inf))] = 1.0
+        self.scale = 1.0 / np.sqrt(diag)
+        A *= self.scale
+        A *= self.scale[:, None]
+        self.lower, self.l1, self.chol, self._full = A, l1, None, None
+        self._kernel = kernel
+        if not l1.any():
+            # LAPACK reads A.T (Fortran order, no copy) on its upper triangle: A's lower
+            c, info = scipy.linalg.lapack.dpotrf(A.T, lower=0, clean=0)
+            if info == 0:
+                absA = np.abs(A)      # the 1-norm of the symmetric matrix
+                norm1 = (absA.sum(axis=0) + absA.sum(axis=1) - absA.diagonal()).max()
+                rcond, info = scipy.linalg.lapack.dpocon(c, norm1, uplo="U")
+                if info == 0 and rcond > self.RCOND_MIN:
+                    self.chol = c
+
+    @property
+    def A(self):
+        """The full symmetric (scaled) matrix."""
+        if self._full is None:
+            self._full = self.lower + np.tril(self.lower, -1).T
+        return self._full
+
+    def step(self, g, theta):
+        """Minimiser of g.delta + delta.A.delta/2 (+ sum l1 |theta + delta|)."""
+        s = self.scale                # in scaled coordinates u = delta / s
+        if self.chol is not None:
+            x, _ = scipy.linalg.lapack.dpotrs(self.chol, s * g, lower=0)
+            return -s * x.ravel()
+        if not (self.l1 > 0).any():
+            # singular values below LSTSQ_CUTOFF of the largest count as zero, so
+            # that rounding noise along a null direction is not amplified
+            return s * scipy.linalg.lstsq(self.A, -s * g, cond=self.LSTSQ_CUTOFF)[0]
+        delta = np.zeros_like(g)
+        self._kernel.cd_quadratic(self.A, s * g, theta / s, s * self.l1, delta, 1000, 1e-12)
+        return s * delta

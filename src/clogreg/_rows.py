@@ -1,0 +1,225 @@
+"""Where the rows live: the passes over the data, one implementation per layout.
+
+A *rows* object owns a validated X, the encoded labels y (0.0 / 1.0 for the binary
+model, class indices for the multinomial one, in X's dtype) and the sample weights
+(an empty array: all ones), and makes every pass over them that the objective
+(`clogreg._objective.LogisticObjective`) needs. It is the seam where data layouts plug
+in: `DenseRows` (a C-contiguous array in memory, the Cython kernel's dense passes) is
+the one here; a sparse (CSR) layout and one over Dask blocks implement the same
+methods. Solvers never see a rows object, only the objective.
+
+The methods every layout provides:
+
+* ``loss_grad(w, b)``: the data term's loss, gradient and n_correct (one fused pass);
+* ``hessian(w, b)``: the binary model's Hessian pieces (one pass);
+* ``column_stats(labels)``: weighted column sums and sums of squares (one pass);
+* ``gram(fit_intercept)``, ``squared_norm_sum()``, ``max_row_norm(fit_intercept)``:
+  the quantities behind step-size bounds.
+
+and, optionally, whole epoch loops run inside the kernel (``gd_epochs``,
+``sgd_epochs``): a layout without them is driven by the solvers' Python loops.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _dispatch
+
+
+class ColumnStats(NamedTuple):
+    """Weighted column sums of X, in float64 (``column_stats``)."""
+
+    sums: np.ndarray                # sum_i s_i x_i
+    squares: np.ndarray             # sum_i s_i x_i**2
+    label_sums: np.ndarray | None   # sum_i s_i y_i x_i (binary labels), or None
+    label_sum: float | None         # sum_i s_i y_i
+    positives: float | None         # the number of rows with y_i = 1
+
+    def finite(self):
+        return bool(np.isfinite(self.sums).all() and np.isfinite(self.squares).all()
+                    and (self.label_sums is None or np.isfinite(self.label_sums).all()))
+
+
+def weight_sum(sample_weight, n_samples):
+    """``sum(s)`` in float64, or ``n_samples`` for the empty array (all ones)."""
+    return float(sample_weight.sum(dtype=np.float64)) if sample_weight.size \
+        else float(n_samples)
+
+
+class DenseRows:
+    """Rows held in memory as a C-contiguous float32 or float64 array.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), C-contiguous, float32 or float64
+    y : ndarray of shape (n_samples,), X's dtype; 0.0 / 1.0 or class indices
+    sample_weight : ndarray of shape (n_samples,) or (0,), X's dtype
+    n_out : int
+        1 for the binary model, K >= 3 for the multinomial one.
+    n_threads : int
+        OpenMP threads for the passes (results do not depend on it).
+    kernel : module, optional
+        The kernel build to run (``clogreg._kernel`` or ``clogreg._kernel_avx2``);
+        default: the one ``clogreg._dispatch`` chose.
+    """
+
+    def __init__(self, X, y, sample_weight, n_out, n_threads=1, kernel=None):
+        self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.n_out, self.n_threads = n_out, n_threads
+        self.kernel = _dispatch.kernel if kernel is None else kernel
+        self.n_samples, self.n_features = X.shape
+        self.dtype = X.dtype
+        self.sum_weights = weight_sum(sample_weight, self.n_samples)
+        self._work = self._work_arrays(self.n_samples)
+        self._grad = np.empty(n_out * self.n_features, dtype=X.dtype)
+        self._grad_b = np.empty(n_out, dtype=np.float64)
+
+    def _work_arrays(self, n_rows):
+        """The per-chunk partial sums of one pass over n_rows rows."""
+        n_chunks = -(-n_rows // self.kernel.CHUNK_ROWS)
+        width = self.n_out * self.n_features
+        return (np.empty((n_chunks, width), dtype=self.dtype),
+                np.empty((n_chunks, 3 if self.n_out == 1 else 2 + self.n_out)))
+
+    # ------------------------------------------------------------------ passes
+    def loss_grad(self, w, b):
+        """``(sum s*loss, grad_w, grad_b, n_correct)`` at (w, b): one pass.
+
+        ``w`` is the flat (n_out * d,) coefficient vector in X's dtype. The gradients
+        are this object's buffers (overwritten by the next pass): copy to keep them.
+        """
+        k = self.kernel
+        if self.n_out == 1:
+            loss, gb, correct = k.loss_grad(self.X, self.y, self.sample_weight, w,
+                                            float(b[0]), self._grad, *self._work,
+                                            self.n_threads)
+            self._grad_b[0] = gb
+        else:
+            loss, correct = k.multinomial_loss_grad(
+                self.X, self.y, self.sample_weight, w, np.asarray(b, dtype=np.float64),
+                self._grad, self._grad_b, *self._work, self.n_threads)
+        return loss, self._grad, self._grad_b, correct
+
+    def hessian(self, w, b):
+        """``(H, H_wb, h_sum)`` of the binary model at (w, b): one pass (serial).
+
+        ``H = X.T @ diag(h) @ X`` (lower triangle; the strict upper one is 0),
+        ``H_wb = X.T @ h`` and ``h_sum = sum(h)`` with ``h = s p (1 - p)``.
+        """
+        d = self.n_features
+        grad, H_wb = np.empty(d, self.dtype), np.empty(d, self.dtype)
+        H = np.empty((d, d), self.dtype)
+        h_sum = self.kernel.newton_pass(self.X, self.y, self.sample_weight, w, b, grad,
+                                        H, H_wb)[2]
+        return H, H_wb, h_sum
+
+    def column_stats(self, labels):
+        """`ColumnStats` (inf on overflow, NaN where X has one): one pass without a
+        copy; with ``labels`` (binary model only) also the label-weighted sums, which
+        give the gradient at w = 0 (`LogisticObjective.loss_grad`)."""
+        y = self.y if labels else None
+        return column_stats(self.X, self.sample_weight, self.n_threads, y, self.kernel)
+
+    def gram(self, fit_intercept):
+        """``A.T @ diag(s) @ A`` for ``A = [X, 1]`` (or X) in float64, in row chunks."""
+        X, sample_weight = self.X, self.sample_weight
+        n, d = X.shape
+        m = d + 1 if fit_intercept else d
+        gram = np.zeros((m, m))
+        if not sample_weight.size:
+            with np.errstate(over="ignore", invalid="ignore"):
+                gram[:d, :d] = X.T @ X  # BLAS on X itself, no copy
+            if np.isfinite(gram).all() or X.dtype == np.float64:
+                if fit_intercept:
+                    gram[:d, d] = gram[d, :d] = X.sum(axis=0, dtype=np.float64)
+                    gram[d, d] = n
+                return gram
+            gram[:] = 0.0  # float32 products overflowed: redo in float64, below
+        rows_per_chunk = 1024  # bounded float64 temporaries, no copy of X
+        for start in range(0, n, rows_per_chunk):
+            rows = slice(start, start + rows_per_chunk)
+            Xs = X[rows].astype(np.float64)
+            s = sample_weight[rows].astype(np.float64) if sample_weight.size \
+                else np.ones(Xs.shape[0])
+            gram[:d, :d] += Xs.T @ (Xs * s[:, None])
+            if fit_intercept:
+                gram[:d, d] += Xs.T @ s
+        if fit_intercept:
+            gram[d, :d] = gram[:d, d]
+            gram[d, d] = sample_weight.sum(dtype=np.float64) if sample_weight.size else n
+        return gram
+
+    def squared_norm_sum(self):
+        """``sum_i s_i ||x_i||^2`` in float64, one pass without a copy (inf on
+        overflow)."""
+        X, sample_weight = self.X, self.sample_weight
+        with np.errstate(over="ignore", invalid="ignore"):
+            if sample_weight.size:
+                return float(np.einsum("ij,ij,i->", X, X, sample_weight, dtype=np.float64))
+            flat = X.ravel()  # a view: X is C-contiguous
+            frob = float(np.dot(flat, flat))  # BLAS, no temporary
+            if not np.isfinite(frob) and X.dtype != np.float64:
+                # float32 squares overflow from |x| ~ 1e19 on; the sum is wanted in float64
+                frob = float(np.einsum("i,i->", flat, flat, dtype=np.float64))
+            return frob
+
+    def max_row_norm(self, fit_intercept):
+        """``max_i s_i (||x_i||^2 + fit_intercept)`` in float64, bounded temporaries."""
+        X, sw, chunk = self.X, self.sample_weight, self.kernel.CHUNK_ROWS
+        top = 0.0
+        for start in range(0, X.shape[0], chunk):
+            rows = slice(start, start + chunk)
+            norms = np.einsum("ij,ij->i", X[rows], X[rows], dtype=np.float64)
+            norms += 1.0 if fit_intercept else 0.0
+            if sw.size:
+                norms *= sw[rows]
+            top = max(top, float(norms.max()))
+        return top
+
+    # ------------------------------------------------- epoch loops in the kernel
+    def gd_epochs(self, w, b, hist, *, lr, alpha_l2, alpha_l1, fit_intercept, max_iter,
+                  tol):
+        """Full-batch proximal gradient descent, all epochs in one kernel call.
+
+        ``w`` (flat, X's dtype) and ``b`` (float64) are updated in place; ``hist`` is
+        a (3, max_iter) float64 array (loss, accuracy, gradient norm). Returns the
+        kernel's ``(n_iter, status)``.
+        """
+        grad = np.empty_like(w)
+        return self.kernel.gd_fit(
+            self.X, self.y, self.sample_weight, w, b, hist[0], hist[1], hist[2], grad,
+            *self._work, float(lr), float(alpha_l2), float(alpha_l1),
+            bool(fit_intercept), int(max_iter), float(tol), self.sum_weights,
+            int(self.n_threads))
+
+    def sgd_epochs(self, w, b, hist, *, rng_state, epochs_seen, eta0, power_t, alpha_l2,
+                   alpha_l1, fit_intercept, batch_size, max_iter, tol, n_iter_no_change):
+        """Mini-batch proximal SGD, all epochs in one kernel call (see
+        ``_kernel.sgd_fit``); same conventions as `gd_epochs`."""
+        n, d = self.X.shape
+        B = int(min(batch_size, n))
+        weighted = self.sample_weight.size > 0
+        return self.kernel.sgd_fit(
+            self.X, self.y, self.sample_weight, w, b, hist[0], hist[1], hist[2],
+            np.arange(n, dtype=np.int64), np.empty((B, d), self.dtype),
+            np.empty(B, self.dtype), np.empty(B if weighted else 0, self.dtype),
+            np.empty_like(w), *self._work_arrays(B), rng_state, epochs_seen,
+            float(eta0), float(power_t), alpha_l2, alpha_l1, bool(fit_intercept),
+            int(max_iter), float(tol), int(n_iter_no_change))
+
+
+def column_stats(X, sample_weight, n_threads=1, y=None, kernel=None):
+    """`ColumnStats` of a dense X: one kernel pass (see `DenseRows.column_stats`)."""
+    kernel = _dispatch.kernel if kernel is None else kernel
+    n, d = X.shape
+    k = 2 if y is None else 3
+    out = np.empty((k, d))
+    chunk_sums = np.empty((-(-n // kernel.CHUNK_ROWS), k * d))
+    with np.errstate(over="ignore", invalid="ignore"):
+        kernel.column_stats(X, sample_weight, np.empty(0, X.dtype) if y is None else y,
+                            chunk_sums, out, n_threads)
+    if y is None:
+        return ColumnStats(out[0], out[1], None, None, None)
+    s = sample_weight.astype(np.float64) if sample_weight.size else None
+    label_sum = float(np.dot(s, y)) if s is not None else float(y.sum(dtype=np.float64))
+    return ColumnStats(out[0], out[1], out[2], label_sum, float(y.sum(dtype=np.float64)))

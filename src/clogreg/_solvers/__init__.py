@@ -1,0 +1,43 @@
+"""Solvers: each minimises a `clogreg._objective.LogisticObjective`.
+
+The estimator calls `solve` once; what it hands back is a `SolverResult`. Every
+solver minimises the *summed* objective (see `clogreg._objective`) and reads the data
+only through the objective, so it runs unchanged on any layout of the rows.
+
+History: entry k of ``loss``, ``accuracy`` and ``grad_norm`` is measured at the
+parameters entering iteration k. ``grad_norm`` is the max-norm of the gradient of the
+*mean* objective (for L1: of the proximal gradient mapping or the minimum-norm
+subgradient), the quantity compared with ``tol``.
+
+Modules: `_result` (SolverResult, StopReason), `_policy` (``"auto"`` and what each
+solver supports), `_gd`, `_sgd`, `_lbfgs`, `_newton`.
+"""
+from ._gd import gradient_descent
+from ._lbfgs import lbfgs
+from ._newton import REUSE_FACTOR, REUSE_MIN_FLOPS, newton
+from ._policy import AUTO_NEWTON_MAX_FEATURES, SOLVERS, check_solver
+from ._result import SolverResult, StopReason, check_result
+from ._sgd import SGDState, sgd
+
+__all__ = ["AUTO_NEWTON_MAX_FEATURES", "REUSE_FACTOR", "REUSE_MIN_FLOPS", "SOLVERS",
+           "SGDState", "SolverResult", "StopReason", "check_result", "check_solver",
+           "gradient_descent", "lbfgs", "newton", "sgd", "solve"]
+
+
+def solve(objective, solver, coef, intercept, *, max_iter, tol, learning_rate="auto",
+          batch_size=256, lr_schedule="invscaling", sgd_state=None):
+    """Minimise ``objective`` from (coef, intercept) with ``solver`` (already resolved
+    by `check_solver`); return a `SolverResult`.
+
+    ``learning_rate``, ``batch_size``, ``lr_schedule`` and ``sgd_state`` (an
+    `SGDState`, required for "sgd") apply to "gd" and "sgd" only.
+    """
+    if solver == "gd":
+        return gradient_descent(objective, coef, intercept, learning_rate=learning_rate,
+                                max_iter=max_iter, tol=tol)
+    if solver == "sgd":
+        return sgd(objective, coef, intercept, state=sgd_state,
+                   learning_rate=learning_rate, lr_schedule=lr_schedule,
+                   batch_size=batch_size, max_iter=max_iter, tol=tol)
+    run = {"lbfgs": lbfgs, "newton": newton}[solver]
+    return run(objective, coef, intercept, max_iter=max_iter, tol=tol)

@@ -1,0 +1,37 @@
+"""Which solver runs: the ``"auto"`` policy and what each solver supports."""
+import numpy as np
+
+SOLVERS = ("auto", "gd", "sgd", "lbfgs", "newton")
+#: With an L1 part, "auto" uses proximal Newton for binary problems up to this many
+#: features (its Hessian costs O(n d^2) a pass), gradient descent above.
+AUTO_NEWTON_MAX_FEATURES = 200
+
+
+def check_solver(solver, *, C, l1_ratio, learning_rate, n_out, n_classes, n_features):
+    """Resolve ``"auto"`` and refuse what the chosen solver cannot do.
+
+    ``"auto"``: ``"lbfgs"`` for L2 or no penalty; with an L1 part, ``"newton"`` for
+    binary problems with at most AUTO_NEWTON_MAX_FEATURES features, else ``"gd"``.
+    """
+    has_l1 = l1_ratio > 0 and not np.isinf(C)
+    if solver == "auto":
+        if not has_l1:
+            solver = "lbfgs"
+        elif n_out == 1 and n_features <= AUTO_NEWTON_MAX_FEATURES:
+            solver = "newton"
+        else:
+            solver = "gd"
+    if solver == "lbfgs" and has_l1:
+        raise ValueError(
+            f"solver='lbfgs' supports only L2 or no penalty, got l1_ratio={l1_ratio}; "
+            f"use solver='newton' (binary) or solver='gd', which handle L1 and "
+            f"elastic-net")
+    if solver == "newton" and n_out > 1:
+        raise ValueError(
+            f"Only binary classification is supported by solver='newton', got "
+            f"{n_classes} classes; use solver='lbfgs' or solver='gd'")
+    if solver not in ("gd", "sgd") and learning_rate != "auto":
+        raise ValueError(
+            f"learning_rate={learning_rate!r} applies to solver='gd' or 'sgd' only "
+            f"(solver={solver!r} chooses its own steps)")
+    return solver

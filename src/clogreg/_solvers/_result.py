@@ -1,0 +1,81 @@
+"""What every solver hands back, the one set of stop reasons, and what they mean to
+a user (`check_result`: an error or a warning)."""
+import enum
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from .._dispatch import kernel as _kernel
+
+
+class StopReason(str, enum.Enum):
+    """Why a solver stopped; ``value`` is what ``stop_reason_`` holds.
+
+    The kernel's epoch loops report the first three as ``_kernel.Status`` codes
+    (`from_status`); ``LINE_SEARCH`` comes from the Python solvers only.
+    """
+
+    CONVERGED = "converged"
+    MAX_ITER = "max_iter"
+    NONFINITE = "nonfinite"
+    LINE_SEARCH = "line_search"   # no decrease possible in floating point
+
+    @classmethod
+    def from_status(cls, status):
+        return _FROM_STATUS[status]
+
+
+_FROM_STATUS = {_kernel.Status.STATUS_CONVERGED: StopReason.CONVERGED,
+                _kernel.Status.STATUS_MAX_ITER: StopReason.MAX_ITER,
+                _kernel.Status.STATUS_NONFINITE: StopReason.NONFINITE}
+
+
+@dataclass
+class SolverResult:
+    """What a solver hands back to the estimator."""
+
+    coef: np.ndarray         # (n_out, d) in X's dtype; n_out = 1 binary, K multinomial
+    intercept: np.ndarray    # (n_out,) float64
+    n_iter: int
+    stop_reason: StopReason
+    loss: np.ndarray = field(default_factory=lambda: np.empty(0))
+    accuracy: np.ndarray = field(default_factory=lambda: np.empty(0))
+    grad_norm: np.ndarray = field(default_factory=lambda: np.empty(0))
+    step: float | None = None  # the learning rate "gd" / "sgd" used
+
+    @classmethod
+    def from_history(cls, coef, intercept, n_iter, status, hist, step=None):
+        """From a kernel epoch loop: ``hist`` (3, max_iter) holds n_iter entries."""
+        return cls(coef, intercept, n_iter, StopReason.from_status(status),
+                   hist[0, :n_iter].copy(), hist[1, :n_iter].copy(),
+                   hist[2, :n_iter].copy(), step)
+
+
+def check_result(result, *, solver, tol, C, max_iter, stacklevel=2):
+    """Raise FloatingPointError for a non-finite result; warn (ConvergenceWarning)
+    when the solver stopped short of ``tol`` or the data proved separable."""
+    if result.stop_reason == StopReason.NONFINITE:
+        step = "" if result.step is None else f" with learning_rate={result.step:g}"
+        raise FloatingPointError(
+            f"the loss or the update became non-finite at iteration "
+            f"{result.n_iter}{step}: the step is too large for this data "
+            f"(try learning_rate='auto' or a smaller value, or rescale X)")
+    if tol > 0 and np.isinf(C) and solver != "sgd" \
+            and np.any(result.accuracy == 100.0):
+        # An iterate that classifies every row correctly certifies that the data
+        # are linearly separable: without a penalty the loss then has no minimum.
+        # (tol=0 asks for max_iter epochs, not a minimum: no warning. SGD's
+        # accuracy mixes several iterates, so it certifies nothing.)
+        warnings.warn(
+            f"the training data are linearly separable: with C=np.inf the loss has "
+            f"no minimum and the coefficients would grow without bound; stopped "
+            f"after {result.n_iter} iterations with finite coefficients whose size "
+            f"is set by tol and max_iter (use a finite C)",
+            ConvergenceWarning, stacklevel=stacklevel)
+    elif result.stop_reason == StopReason.MAX_ITER and tol > 0:
+        warnings.warn(
+            f"solver={solver!r} did not reach tol={tol:g} in max_iter="
+            f"{max_iter} iterations; increase max_iter or rescale X",
+            ConvergenceWarning, stacklevel=stacklevel)
