@@ -17,6 +17,7 @@ import copy
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -26,6 +27,7 @@ from ._base import FitTransactionMixin
 from ._predict import LogisticPredictMixin
 from ._objective import LogisticObjective
 from ._rows import DenseRows
+from ._rows_sparse import SparseRows
 from ._solvers import AUTO_NEWTON_MAX_FEATURES, SOLVERS  # noqa: F401  (documented names)
 
 
@@ -253,7 +255,8 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
             solver = _solvers.check_solver(
                 self.solver, C=self.C, l1_ratio=self.l1_ratio,
                 learning_rate=self.learning_rate, n_out=data.n_out,
-                n_classes=data.classes.size, n_features=data.X.shape[1])
+                n_classes=data.classes.size, n_features=data.X.shape[1],
+                sparse=issparse(data.X))
             objective = self._objective(data)
             if solver != "gd":  # gd's step-size bound makes the same check
                 objective.check_scale()  # one pass; lbfgs and newton reuse its sums
@@ -336,8 +339,9 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
     def _objective(self, data, stats=True):
         """The objective of the validated ``data`` under this estimator's penalty."""
         alpha = 0.0 if np.isinf(self.C) else 1.0 / self.C
-        rows = DenseRows(data.X, data.y, data.sample_weight, data.n_out,
-                         _validation.n_threads(self.n_jobs))
+        layout = SparseRows if issparse(data.X) else DenseRows
+        rows = layout(data.X, data.y, data.sample_weight, data.n_out,
+                      _validation.n_threads(self.n_jobs))
         return LogisticObjective(rows, self.fit_intercept, alpha * (1.0 - self.l1_ratio),
                                  alpha * self.l1_ratio, data.stats if stats else None)
 

@@ -34,7 +34,7 @@ ctypedef fused csr_index:
 
 cdef enum:
     # Rows per tile: the binary pass keeps a tile's z, loss, e and ok on the stack.
-    _CSR_TILE = 256
+    _CSR_TILE = 64
     # Rows per tile of the multinomial pass (their K logits each in a work array).
     _CSR_TILE_MULTI = 64
 # Block layout: at least _CHUNK_ROWS rows a block, at most _CSR_MAX_BLOCKS blocks, at
@@ -722,3 +722,43 @@ def csr_column_stats(data, indices, indptr, n_features, sw, y, out, n_threads=1)
     worst = _csr_column_stats_run(data, indices, indptr, d, sw, y, n, rows, part,
                                   out.reshape(-1), status, n_threads)
     _csr_raise(worst, indices, d)
+
+
+# --------------------------------------------------------------------------------
+# Repeated entries: whether any row stores a column twice (sorted or not).
+# --------------------------------------------------------------------------------
+
+def _csr_has_duplicates_run(const csr_index[::1] indices, const csr_index[::1] indptr,
+                            int64_t[::1] last_row):
+    cdef Py_ssize_t n = indptr.shape[0] - 1, d = last_row.shape[0], i, k, j
+    cdef bint found = False
+    with nogil:
+        for j in range(d):
+            last_row[j] = -1
+        for i in range(n):
+            for k in range(indptr[i], indptr[i + 1]):
+                j = indices[k]
+                if last_row[j] == i:
+                    found = True
+                    break
+                last_row[j] = i
+            if found:
+                break
+    return found
+
+
+def csr_has_duplicates(data, indices, indptr, n_features):
+    """Whether a row of the CSR matrix stores some column more than once.
+
+    One pass over ``indices`` with an O(n_features) work array (no sorting, no copy
+    of X): a matrix with unsorted indices is answered as it is. The arrays are
+    checked as by the other passes (ValueError for indices outside [0, n_features)
+    or a decreasing indptr).
+    """
+    n = np.shape(indptr)[0] - 1
+    data, indices, indptr = _csr_arrays(data, indices, indptr, n_features, n)
+    if data.shape[0] and (indices.min() < 0 or indices.max() >= n_features):
+        _csr_raise(_CSR_BAD_INDEX, indices, n_features)
+    if np.any(indptr[1:] < indptr[:-1]):
+        _csr_raise(_CSR_BAD_INDPTR, indices, n_features)
+    return bool(_csr_has_duplicates_run(indices, indptr, np.empty(n_features, np.int64)))

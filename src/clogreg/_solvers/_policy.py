@@ -7,16 +7,23 @@ SOLVERS = ("auto", "gd", "sgd", "lbfgs", "newton")
 AUTO_NEWTON_MAX_FEATURES = 200
 
 
-def check_solver(solver, *, C, l1_ratio, learning_rate, n_out, n_classes, n_features):
+#: On sparse X, "newton" with an L1 part forms a dense d x d Hessian: up to this many
+#: features only (without L1 it runs as trust-region Newton-CG, for any d).
+SPARSE_NEWTON_L1_MAX_FEATURES = 2000
+
+
+def check_solver(solver, *, C, l1_ratio, learning_rate, n_out, n_classes, n_features,
+                 sparse=False):
     """Resolve ``"auto"`` and refuse what the chosen solver cannot do.
 
-    ``"auto"``: ``"lbfgs"`` for L2 or no penalty; with an L1 part, ``"newton"`` for
+    ``"auto"``: ``"lbfgs"`` for L2 or no penalty (on sparse X, binary: ``"newton"``,
+    which runs there as trust-region Newton-CG); with an L1 part, ``"newton"`` for
     binary problems with at most AUTO_NEWTON_MAX_FEATURES features, else ``"gd"``.
     """
     has_l1 = l1_ratio > 0 and not np.isinf(C)
     if solver == "auto":
         if not has_l1:
-            solver = "lbfgs"
+            solver = "newton" if sparse and n_out == 1 else "lbfgs"
         elif n_out == 1 and n_features <= AUTO_NEWTON_MAX_FEATURES:
             solver = "newton"
         else:
@@ -30,6 +37,11 @@ def check_solver(solver, *, C, l1_ratio, learning_rate, n_out, n_classes, n_feat
         raise ValueError(
             f"Only binary classification is supported by solver='newton', got "
             f"{n_classes} classes; use solver='lbfgs' or solver='gd'")
+    if solver == "newton" and sparse and has_l1 and n_features > SPARSE_NEWTON_L1_MAX_FEATURES:
+        raise ValueError(
+            f"solver='newton' with an L1 penalty forms a dense n_features x n_features "
+            f"Hessian; on sparse X with {n_features} > {SPARSE_NEWTON_L1_MAX_FEATURES} "
+            f"features use solver='gd' (or l1_ratio=0: Newton-CG)")
     if solver not in ("gd", "sgd") and learning_rate != "auto":
         raise ValueError(
             f"learning_rate={learning_rate!r} applies to solver='gd' or 'sgd' only "
