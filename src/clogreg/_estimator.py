@@ -65,12 +65,16 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
           cache-blocked pass; with L1, a proximal Newton step solved by coordinate
           descent (glmnet / newGLMNET). Near the optimum a costly Hessian is reused
           for several steps (chord steps). Binary problems only; a fresh Hessian
-          costs O(n d^2), for moderate n_features.
+          costs O(n d^2), for moderate n_features. On sparse X with L2 or no penalty
+          it runs as trust-region Newton-CG (LIBLINEAR's TRON: Hessian-vector
+          products, one pass each, no d x d Hessian).
         - ``"auto"``: ``"lbfgs"`` for L2 or no penalty (in benchmarks/
           bench_solvers.py the fastest to a 1e-8 objective gap on well-conditioned
           data, and robust to badly scaled features); with an L1 part, ``"newton"``
           for binary problems with at most
-          ``clogreg._solvers.AUTO_NEWTON_MAX_FEATURES`` (200) features, else ``"gd"``. The choice is stored in ``solver_``.
+          ``clogreg._solvers.AUTO_NEWTON_MAX_FEATURES`` (200) features, else ``"gd"``;
+          on sparse X, binary, L2 or none: ``"newton"`` (Newton-CG). The choice is
+          stored in ``solver_``.
     learning_rate : "auto" or float > 0, default="auto"
         ``"gd"``: the step applied to the gradient of the summed objective; ``"auto"``
         uses ``1/L`` for the gradient's Lipschitz constant ``L`` (exact largest
@@ -208,7 +212,8 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data. float32 stays float32 and float64 stays float64; any
+            Training data, dense or ``scipy.sparse`` (CSR used as it is, other
+            formats converted to CSR once). float32 stays float32 and float64 stays float64; any
             other numeric dtype (bool, integers, float16) is converted to float64;
             strings, complex numbers and other non-numbers are refused. A
             C-contiguous float array (read-only or memory-mapped included) is used
@@ -232,7 +237,7 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
             X so large that the automatic step size cannot be represented.
         TypeError
             For X or sample_weight whose dtype is not a number type (datetime,
-            structured, objects that are not numbers) and for sparse X.
+            structured, objects that are not numbers).
         FloatingPointError
             When the loss or a step becomes non-finite (a learning rate too large).
         RuntimeError
@@ -370,4 +375,5 @@ class LogisticRegression(FitTransactionMixin, LogisticPredictMixin, BaseEstimato
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = self.solver != "newton"  # binary Newton only
+        tags.input_tags.sparse = True
         return tags
