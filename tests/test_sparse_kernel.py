@@ -417,3 +417,20 @@ def test_every_pass_checks_the_indices():
     with pytest.raises(ValueError, match="out must be a C-contiguous float64 array"):
         _kernel.csr_column_stats(data, indices, indptr, 6, np.empty(0), np.empty(0),
                                  np.empty((3, 6)))
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_repeated_entries_are_found_in_sorted_and_unsorted_rows(index_dtype):
+    for unsorted in (False, True):
+        data, indices, indptr, _ = make_csr(300, 20, 0.3, seed=41, index_dtype=index_dtype,
+                                            unsorted=unsorted, duplicates=True)
+        assert _kernel.csr_has_duplicates(data, indices, indptr, 20)
+        data, indices, indptr, _ = make_csr(300, 20, 0.3, seed=41, index_dtype=index_dtype,
+                                            unsorted=unsorted, duplicates=False)
+        assert not _kernel.csr_has_duplicates(data, indices, indptr, 20)
+    # the same column in two different rows is no repeat
+    assert not _kernel.csr_has_duplicates(np.ones(2), np.array([3, 3], index_dtype),
+                                          np.array([0, 1, 2], index_dtype), 5)
+    with pytest.raises(ValueError, match="found 5"):
+        _kernel.csr_has_duplicates(np.ones(2), np.array([3, 5], index_dtype),
+                                   np.array([0, 1, 2], index_dtype), 5)
