@@ -187,8 +187,8 @@ def test_svmlight_train_and_predict(files, sparse_file, capsys):
     r = (run if sparse_file else lambda *a: call(capsys, *a))("train", path, "-o",
                                                               d / "s.json")
     assert r.returncode == 0, r.stderr
-    X, y = load_svmlight_file(path)
-    ref = LogisticRegression().fit(X.toarray(), y.astype(np.int64))
+    X, y = load_svmlight_file(path)  # CSR: fit takes it as it is, as the CLI does
+    ref = LogisticRegression().fit(X, y.astype(np.int64))
     model = load_model(d / "s.json")
     assert model.coef_.tobytes() == ref.coef_.tobytes()
     assert model.classes_.tolist() == [0, 1, 2]

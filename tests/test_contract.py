@@ -47,7 +47,11 @@ def with_value(X, value):
     (lambda X: np.full(X.shape, {}, dtype=object), TypeError, "not a number"),
     (lambda X: X.astype("datetime64[s]"), TypeError, "not a number type"),
     (lambda X: X.astype("timedelta64[s]"), TypeError, "not a number type"),
-    (lambda X: sparse.csr_matrix(X), TypeError, "dense data is required"),
+    (lambda X: sparse.csr_matrix(np.where(X > 1, np.nan, X)), ValueError,
+     "Input X contains NaN"),
+    (lambda X: sparse.csc_matrix(np.where(X > 1, np.inf, X)), ValueError,
+     "Input X contains infinity"),
+    (lambda X: sparse.csr_matrix(X) * 1e300, ValueError, "overflows float64"),
     (lambda X: X * 1e300, ValueError, "overflows float64"),
     (lambda X: (X * 1e37).astype(np.float32), ValueError, "overflows float32"),
 ])

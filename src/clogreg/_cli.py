@@ -221,15 +221,7 @@ def _train(args) -> int:
     start = time.perf_counter()
     try:
         with contextlib.redirect_stdout(sys.stderr), _warnings_as_lines(args):
-            try:
-                clf.fit(X, y)
-            except TypeError as exc:
-                if not (hasattr(X, "toarray") and "sparse" in str(exc).lower()):
-                    raise
-                # this clogreg's fit takes dense X only: densify the svmlight data
-                _say(args, f"fit takes dense data in this version: densifying "
-                           f"({X.shape[0] * X.shape[1] * dtype.itemsize / 2**20:.1f} MiB)")
-                clf.fit(X.toarray(), y)
+            clf.fit(X, y)  # svmlight data stay sparse (CSR), as the estimator takes them
     except InvalidParameterError as exc:
         raise CLIError(str(exc), status=2) from None
     except (ValueError, FloatingPointError, TypeError, MemoryError) as exc:
@@ -270,10 +262,11 @@ def _load(path):
 def _predict(args) -> int:
     model = _load(args.model)
     X, y, names, _ = _read_data(args, model.coef_.dtype, model=model, need_target=False)
-    if hasattr(X, "toarray"):
-        X = X.toarray()  # predictions are one product; dense is fine in this version
     if hasattr(model, "feature_names_in_"):
         # CSV: the columns picked by name; svmlight: features by position, as numbered
+        # (named columns need a DataFrame: a dense one)
+        if hasattr(X, "toarray"):
+            X = X.toarray()
         X = _with_names(X, names if names is not None else model.feature_names_in_)
     try:
         with _warnings_as_lines(args):

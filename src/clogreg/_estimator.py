@@ -17,6 +17,7 @@ import copy
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -27,6 +28,7 @@ from ._inference import InferenceMixin
 from ._predict import LogisticPredictMixin
 from ._objective import LogisticObjective, penalty_strengths
 from ._rows import DenseRows
+from ._rows_sparse import SparseRows
 from ._solvers import AUTO_NEWTON_MAX_FEATURES, SOLVERS  # noqa: F401  (documented names)
 
 
@@ -65,12 +67,16 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
           cache-blocked pass; with L1, a proximal Newton step solved by coordinate
           descent (glmnet / newGLMNET). Near the optimum a costly Hessian is reused
           for several steps (chord steps). Binary problems only; a fresh Hessian
-          costs O(n d^2), for moderate n_features.
+          costs O(n d^2), for moderate n_features. On sparse X with L2 or no penalty
+          it runs as trust-region Newton-CG (LIBLINEAR's TRON: Hessian-vector
+          products, one pass each, no d x d Hessian).
         - ``"auto"``: ``"lbfgs"`` for L2 or no penalty (in benchmarks/
           bench_solvers.py the fastest to a 1e-8 objective gap on well-conditioned
           data, and robust to badly scaled features); with an L1 part, ``"newton"``
           for binary problems with at most
-          ``clogreg._solvers.AUTO_NEWTON_MAX_FEATURES`` (200) features, else ``"gd"``. The choice is stored in ``solver_``.
+          ``clogreg._solvers.AUTO_NEWTON_MAX_FEATURES`` (200) features, else ``"gd"``;
+          on sparse X, binary, L2 or none: ``"newton"`` (Newton-CG). The choice is
+          stored in ``solver_``.
     learning_rate : "auto" or float > 0, default="auto"
         ``"gd"``: the step applied to the gradient of the summed objective; ``"auto"``
         uses ``1/L`` for the gradient's Lipschitz constant ``L`` (exact largest
@@ -219,7 +225,8 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data. float32 stays float32 and float64 stays float64; any
+            Training data, dense or ``scipy.sparse`` (CSR used as it is, other
+            formats converted to CSR once). float32 stays float32 and float64 stays float64; any
             other numeric dtype (bool, integers, float16) is converted to float64;
             strings, complex numbers and other non-numbers are refused. A
             C-contiguous float array (read-only or memory-mapped included) is used
@@ -243,7 +250,7 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
             X so large that the automatic step size cannot be represented.
         TypeError
             For X or sample_weight whose dtype is not a number type (datetime,
-            structured, objects that are not numbers) and for sparse X.
+            structured, objects that are not numbers).
         FloatingPointError
             When the loss or a step becomes non-finite (a learning rate too large).
         RuntimeError
@@ -271,7 +278,7 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
                 self.solver, C=self.C, l1_ratio=self.l1_ratio,
                 learning_rate=self.learning_rate, n_out=data.n_out,
                 n_classes=data.classes.size, n_features=data.X.shape[1],
-                n_samples=data.X.shape[0])
+                n_samples=data.X.shape[0], sparse=issparse(data.X))
             objective = self._objective(data)
             if solver != "gd":  # gd's step-size bound makes the same check
                 objective.check_scale()  # one pass; lbfgs and newton reuse its sums
@@ -363,8 +370,9 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
     def _objective(self, data, stats=True):
         """The objective of the validated ``data`` under this estimator's penalty."""
         alpha_l2, alpha_l1 = penalty_strengths(self.C, self.l1_ratio)
-        rows = DenseRows(data.X, data.y, data.sample_weight, data.n_out,
-                         _validation.n_threads(self.n_jobs))
+        layout = SparseRows if issparse(data.X) else DenseRows
+        rows = layout(data.X, data.y, data.sample_weight, data.n_out,
+                      _validation.n_threads(self.n_jobs))
         return LogisticObjective(rows, self.fit_intercept, alpha_l2, alpha_l1,
                                  data.stats if stats else None)
 
@@ -394,4 +402,5 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
         tags = super().__sklearn_tags__()
         # binary only: Newton and Firth
         tags.classifier_tags.multi_class = self.solver != "newton" and not self.firth
+        tags.input_tags.sparse = True
         return tags

@@ -1248,3 +1248,6 @@ def sgd_fit(
                     status = STATUS_CONVERGED
                     break
     return n_epochs, int(status)
+
+
+include "_kernel_sparse.pxi"

@@ -1,7 +1,8 @@
 """Input checks that scikit-learn's ``validate_data`` / ``check_array`` leave open.
 
-scikit-learn already refuses NaN and inf, empty arrays, 1-D and 3-D X, complex and
-sparse data, and names the problem. What it does not refuse, and this module does:
+scikit-learn already refuses NaN and inf (for sparse X: among its stored values),
+empty arrays, 1-D and 3-D X and complex data, and names the problem. What it does not
+refuse, and this module does:
 
 * X or sample_weight made of strings (``<U``/``S`` arrays, or object arrays holding
   strings): NumPy would convert ``"1.5"`` to 1.5 silently;
@@ -22,6 +23,7 @@ from numbers import Number
 from typing import NamedTuple
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn import get_config
 from sklearn.utils import check_array
 from sklearn.utils.class_weight import compute_class_weight
@@ -62,7 +64,7 @@ def check_numeric(X, input_name="X"):
             X = np.asarray(X)
         except (TypeError, ValueError):
             return X  # ragged lists and the like: scikit-learn names the problem
-    if getattr(X, "format", None) is not None:  # scipy.sparse: scikit-learn refuses it
+    if getattr(X, "format", None) is not None:  # scipy.sparse: scikit-learn checks it
         return X
     return _check_values(X, input_name)
 
@@ -210,9 +212,11 @@ def fit_data(estimator, X, y, sample_weight, *, class_weight, n_threads, classes
         X, y = validate_data(estimator, X, y, skip_check_array=True, reset=reset)
     else:
         X, y = validate_data(estimator, X, y, dtype=[np.float64, np.float32], order="C",
-                             ensure_min_samples=1, reset=reset)
+                             ensure_min_samples=1, reset=reset, accept_sparse="csr")
         check_classification_targets(y)
-    if not X.flags.aligned:
+    if issparse(X):
+        X = sparse_rows_input(X)
+    elif not X.flags.aligned:
         # a view into a byte buffer: BLAS takes other code paths on unaligned
         # memory (last-bit differences), so one aligned copy keeps every result
         # independent of where X sits in memory
@@ -264,6 +268,24 @@ def fit_data(estimator, X, y, sample_weight, *, class_weight, n_threads, classes
     # X's column stats, where computed for all-ones weights, for the solvers
     return FitData(X, y_enc, sample_weight, classes,
                    None if sample_weight.size else stats)
+
+
+def sparse_rows_input(X):
+    """A scipy.sparse X, already CSR (``validate_data(accept_sparse="csr")`` converted
+    any other format once), as the kernel's CSR passes take it.
+
+    A CSR matrix is used as it is: its ``data`` and ``indices`` are not copied,
+    sorted or not. One case is copied once: a matrix that stores some (row, column)
+    entry twice (the entries are summed, ``sum_duplicates``: the sums of squares
+    need one value per entry). Column indices outside [0, n_features) or a
+    decreasing ``indptr`` (a matrix changed after SciPy checked it) are refused.
+    """
+    from ._dispatch import kernel
+
+    if kernel.csr_has_duplicates(X.data, X.indices, X.indptr, X.shape[1]):
+        X = X.copy()
+        X.sum_duplicates()
+    return X
 
 
 def encode_labels(y, dtype):

@@ -10,7 +10,8 @@ parameters entering iteration k. ``grad_norm`` is the max-norm of the gradient o
 subgradient), the quantity compared with ``tol``.
 
 Modules: `_result` (SolverResult, StopReason), `_policy` (``"auto"`` and what each
-solver supports), `_gd`, `_sgd`, `_lbfgs`, `_newton`.
+solver supports), `_gd`, `_sgd`, `_lbfgs`, `_newton`, `_tron` (trust-region
+Newton-CG: "newton" on sparse X with L2 or no penalty).
 """
 from ._gd import gradient_descent
 from ._lbfgs import lbfgs
@@ -18,10 +19,18 @@ from ._newton import REUSE_FACTOR, REUSE_MIN_FLOPS, newton
 from ._policy import AUTO_NEWTON_MAX_FEATURES, SOLVERS, check_solver
 from ._result import SolverResult, StopReason, check_result
 from ._sgd import SGDState, sgd
+from ._tron import tron
 
 __all__ = ["AUTO_NEWTON_MAX_FEATURES", "REUSE_FACTOR", "REUSE_MIN_FLOPS", "SOLVERS",
            "SGDState", "SolverResult", "StopReason", "check_result", "check_solver",
-           "gradient_descent", "lbfgs", "newton", "sgd", "solve"]
+           "gradient_descent", "lbfgs", "newton", "sgd", "solve", "tron", "uses_tron"]
+
+
+def uses_tron(objective):
+    """Whether "newton" runs as trust-region Newton-CG (`tron`): on rows that give
+    Hessian-vector products (sparse X) with L2 or no penalty, where a d x d Hessian
+    would not fit."""
+    return objective.alpha_l1 == 0 and hasattr(objective.rows, "hessp")
 
 
 def solve(objective, solver, coef, intercept, *, max_iter, tol, learning_rate="auto",
@@ -39,5 +48,7 @@ def solve(objective, solver, coef, intercept, *, max_iter, tol, learning_rate="a
         return sgd(objective, coef, intercept, state=sgd_state,
                    learning_rate=learning_rate, lr_schedule=lr_schedule,
                    batch_size=batch_size, max_iter=max_iter, tol=tol)
+    if solver == "newton" and uses_tron(objective):
+        return tron(objective, coef, intercept, max_iter=max_iter, tol=tol)
     run = {"lbfgs": lbfgs, "newton": newton}[solver]
     return run(objective, coef, intercept, max_iter=max_iter, tol=tol)

@@ -7,19 +7,27 @@ SOLVERS = ("auto", "gd", "sgd", "lbfgs", "newton")
 AUTO_NEWTON_MAX_FEATURES = 200
 
 
+#: On sparse X, "newton" with an L1 part forms a dense d x d Hessian: up to this many
+#: features only (without L1 it runs as trust-region Newton-CG, for any d).
+SPARSE_NEWTON_L1_MAX_FEATURES = 2000
+
+
 def check_solver(solver, *, C, l1_ratio, learning_rate, n_out, n_classes, n_features,
-                 n_samples):
+                 n_samples, sparse=False):
     """Resolve ``"auto"`` and refuse what the chosen solver cannot do.
 
-    ``"auto"``: ``"lbfgs"`` for L2 or no penalty; with an L1 part, ``"newton"`` for
-    binary problems with at most AUTO_NEWTON_MAX_FEATURES features, else ``"gd"``. ``"newton"`` is refused on wide problems with
-    more than AUTO_NEWTON_MAX_FEATURES features and more features than rows: its
-    d x d Hessian costs O(d^3) a step there and is singular without a penalty.
+    ``"auto"``: ``"lbfgs"`` for L2 or no penalty (on sparse X, binary: ``"newton"``,
+    which runs there as trust-region Newton-CG); with an L1 part, ``"newton"`` for
+    binary problems with at most AUTO_NEWTON_MAX_FEATURES features, else ``"gd"``.
+    ``"newton"`` forming a dense d x d Hessian (dense X, or sparse X with L1) is
+    refused on wide problems with more than AUTO_NEWTON_MAX_FEATURES features and more
+    features than rows: the Hessian costs O(d^3) a step there and is singular without
+    a penalty.
     """
     has_l1 = l1_ratio > 0 and not np.isinf(C)
     if solver == "auto":
         if not has_l1:
-            solver = "lbfgs"
+            solver = "newton" if sparse and n_out == 1 else "lbfgs"
         elif n_out == 1 and n_features <= AUTO_NEWTON_MAX_FEATURES:
             solver = "newton"
         else:
@@ -33,7 +41,14 @@ def check_solver(solver, *, C, l1_ratio, learning_rate, n_out, n_classes, n_feat
         raise ValueError(
             f"Only binary classification is supported by solver='newton', got "
             f"{n_classes} classes; use solver='lbfgs' or solver='gd'")
-    if solver == "newton" and n_features > max(n_samples, AUTO_NEWTON_MAX_FEATURES):
+    if solver == "newton" and sparse and has_l1 and n_features > SPARSE_NEWTON_L1_MAX_FEATURES:
+        raise ValueError(
+            f"solver='newton' with an L1 penalty forms a dense n_features x n_features "
+            f"Hessian; on sparse X with {n_features} > {SPARSE_NEWTON_L1_MAX_FEATURES} "
+            f"features use solver='gd' (or l1_ratio=0: Newton-CG)")
+    dense_hessian = not sparse or has_l1  # sparse L2 runs Newton-CG: no d x d matrix
+    if solver == "newton" and dense_hessian and \
+            n_features > max(n_samples, AUTO_NEWTON_MAX_FEATURES):
         raise ValueError(
             f"solver='newton' forms a {n_features} x {n_features} Hessian, costly and "
             f"singular with {n_features} features and only {n_samples} rows; use "
