@@ -16,10 +16,10 @@ da = pytest.importorskip("dask.array", reason="clogreg.dask needs the [dask] ext
 distributed = pytest.importorskip("distributed", reason="clogreg.dask needs the [dask] "
                                   "extra (distributed)")
 
-from sklearn.utils.class_weight import compute_class_weight  # noqa: E402
+from sklearn.utils.class_weight import compute_class_weight
 
-import clogreg  # noqa: E402
-from clogreg.dask import LogisticRegression as DaskLR  # noqa: E402
+import clogreg
+from clogreg.dask import LogisticRegression as DaskLR
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +249,7 @@ def test_a_worker_killed_mid_fit_costs_time_not_the_fit(client, cluster):
     clean = DaskLR(client=client, **kw).fit(Xd, yd)
     clean_seconds = time.perf_counter() - start
     pids = client.run(os.getpid)
-    victim = pids[sorted(pids)[0]]
+    victim = pids[min(pids)]
     killed = threading.Event()
 
     def kill():
@@ -337,3 +337,12 @@ def test_core_package_does_not_import_dask():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ})
     assert out.stdout.strip() == "False"
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import clogreg.dask._estimator as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

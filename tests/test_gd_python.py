@@ -46,7 +46,7 @@ def test_python_loop_matches_kernel_loop(n_out, weighted, a2, a1, fit_b, tol):
     obj = dense_objective(X, y, sw, n_out=n_out, alpha_l2=a2, alpha_l1=a1,
                           fit_intercept=fit_b)
     K, d = n_out, X.shape[1]
-    kw = dict(learning_rate="auto", max_iter=200, tol=tol)
+    kw = {"learning_rate": "auto", "max_iter": 200, "tol": tol}
     kernel = gradient_descent(obj, np.zeros((K, d)), np.zeros(K), **kw)
     obj.rows = NoEpochLoop(obj.rows)
     python = gradient_descent(obj, np.zeros((K, d)), np.zeros(K), **kw)

@@ -19,8 +19,8 @@ def gradient_descent(objective, coef, intercept, *, learning_rate, max_iter, tol
     w = np.array(coef, dtype=objective.dtype, copy=True).reshape(-1)
     hist = np.empty((3, max_iter), dtype=np.float64)
     epochs = getattr(objective.rows, "gd_epochs", None)
-    kwargs = dict(lr=lr, alpha_l2=objective.alpha_l2, alpha_l1=objective.alpha_l1,
-                  fit_intercept=objective.fit_intercept, max_iter=max_iter, tol=tol)
+    kwargs = {"lr": lr, "alpha_l2": objective.alpha_l2, "alpha_l1": objective.alpha_l1,
+              "fit_intercept": objective.fit_intercept, "max_iter": max_iter, "tol": tol}
     if epochs is not None:
         n_iter, status = epochs(w, b, hist, **kwargs)
     else:

@@ -8,7 +8,7 @@ reduced in block order, so the fit is the in-memory optimum, independent of the
 number of workers.
 """
 try:
-    import dask  # noqa: F401
+    import dask
     import dask.array  # noqa: F401
 except ImportError as exc:
     raise ImportError(

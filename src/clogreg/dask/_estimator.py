@@ -9,6 +9,7 @@ solvers, unchanged -> the same fitted attributes as `clogreg.LogisticRegression`
 """
 import os
 from types import SimpleNamespace
+from typing import ClassVar
 
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
@@ -209,9 +210,9 @@ stop_reason_, history_ :
     'clogreg._estimator'
     """
 
-    _parameter_constraints = {**_LocalLogisticRegression._parameter_constraints,
-                              "client": "no_validation",
-                              "persist": [StrOptions({"auto"}), "boolean"]}
+    _parameter_constraints: ClassVar[dict] = {**_LocalLogisticRegression._parameter_constraints,
+                                              "client": "no_validation",
+                                              "persist": [StrOptions({"auto"}), "boolean"]}
 
     def __init__(self, C=1.0, *, l1_ratio=0.0, solver="auto", learning_rate="auto",
                  batch_size=256, lr_schedule="invscaling", max_iter=100, tol=1e-4,
