@@ -125,6 +125,7 @@ def main():
     parser.add_argument("--blocks", type=int, default=16)
     parser.add_argument("--features", type=int, default=100)
     parser.add_argument("--skip-dask-ml", action="store_true")
+    parser.add_argument("--dask-ml-solvers", default="lbfgs,newton,admm")
     parser.add_argument("--out-of-core", action="store_true")
     parser.add_argument("--ooc-gib", type=float, default=2.0)
     parser.add_argument("--memory-limit", default="512MiB")
@@ -171,7 +172,7 @@ def run(args, client):
             X, y, C, f_star, results, f"clogreg.dask {solver}")
     if not args.skip_dask_ml:
         from dask_ml.linear_model import LogisticRegression as DaskMLLR
-        for solver in ("lbfgs", "newton", "admm"):
+        for solver in args.dask_ml_solvers.split(","):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 seconds, est = timed(lambda s=solver: DaskMLLR(
@@ -238,7 +239,7 @@ def run(args, client):
     xb, yb = X.to_delayed().ravel()[0], y.to_delayed().ravel()[0]
     t_block = client.compute(delayed(block_pass_time)(xb, yb, d, False), sync=True)
     t_hblock = client.compute(delayed(block_pass_time)(xb, yb, d, True), sync=True)
-    tiny = client.persist([da.ones((256, 1), chunks=(1, 1)).to_delayed().ravel()])[0]
+    tiny = client.persist(list(da.ones((256, 1), chunks=(1, 1)).to_delayed().ravel()))
 
     def noop_pass(k):
         return lambda: client.gather(client.compute([delayed(noop)(t, w) for t in tiny[:k]]))

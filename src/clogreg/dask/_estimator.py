@@ -27,6 +27,10 @@ except ImportError as exc:  # pragma: no cover - the package's __init__ says mor
     raise ImportError(
         "clogreg.dask needs Dask: pip install \"clogreg[dask]\" (dask[array] and "
         "distributed)") from exc
+try:
+    from distributed import Future
+except ImportError:  # pragma: no cover - dask without distributed: local scheduler only
+    Future = ()
 
 
 # ------------------------------------------------------------ tasks (on the workers)
@@ -96,15 +100,27 @@ def _resolve_client(client):
 
 
 def _runner(client):
-    """``run(tasks) -> results in order`` on the client's cluster or locally."""
-    if client is None:
-        def run(tasks):
-            return list(dask.compute(*tasks, scheduler="threads"))
-        return run
+    """``run(fn, X_blocks, y_blocks, sw_blocks, args) -> results in block order``.
 
-    def run(tasks):
+    Blocks held as futures (persisted on a cluster) go to ``client.map``, the
+    scheduler's lightest path; delayed blocks (out of core, or Dask's local
+    scheduler) become one delayed task each.
+    """
+    def run(fn, X_blocks, y_blocks, sw_blocks, args):
+        if client is None:
+            task = delayed(fn, pure=False)
+            return list(dask.compute(*[task(X, y, sw, *args) for X, y, sw in
+                                       zip(X_blocks, y_blocks, sw_blocks)],
+                                     scheduler="threads"))
         _check_running(client)
-        futures = client.compute(tasks)
+        if X_blocks and isinstance(X_blocks[0], Future):
+            k = len(X_blocks)
+            futures = client.map(fn, X_blocks, y_blocks, sw_blocks,
+                                 *[[a] * k for a in args], pure=False)
+        else:
+            task = delayed(fn, pure=False)
+            futures = client.compute([task(X, y, sw, *args) for X, y, sw in
+                                      zip(X_blocks, y_blocks, sw_blocks)])
         try:
             return client.gather(futures)
         finally:
@@ -113,10 +129,13 @@ def _runner(client):
 
 
 def _persist(client, blocks):
-    """The delayed blocks, computed once and held in memory (the workers')."""
+    """The delayed blocks, computed once and held in memory: on a cluster, one
+    future each (on the workers)."""
     if client is None:
         return list(dask.persist(*blocks, scheduler="threads"))
-    return list(client.persist(blocks))
+    from distributed import futures_of
+
+    return [futures_of(b)[0] for b in client.persist(blocks)]
 
 
 def _check_running(client):
@@ -341,9 +360,7 @@ stop_reason_, history_ :
                 sw_raw = persisted[2 * k:]
         self._persisted = persist
 
-        check = delayed(_check_block, pure=False)
-        reports = run([check(Xb, yb, sb, dtype)
-                       for Xb, yb, sb in zip(X_blocks, y_blocks, sw_raw)])
+        reports = run(_check_block, X_blocks, y_blocks, sw_raw, (dtype,))
         labels, counts, weighted, sw_sum = [], {}, {}, 0.0
         for i, rep in zip(keep, reports):
             where = f"block {i} (rows {starts[i]}..{starts[i + 1] - 1})"
@@ -379,9 +396,16 @@ stop_reason_, history_ :
         if self.class_weight is not None:
             per_class = self._class_weights(classes, counts, weighted if sw is not None
                                             else None)
-        encode, weigh = delayed(_encode_block), delayed(_weight_block)
-        y_enc = [encode(yb, classes, dtype) for yb in y_blocks]
-        sw_blocks = [weigh(ye, sb, per_class, dtype) for ye, sb in zip(y_enc, sw_raw)]
+        if persist and client is not None:  # from the futures, on the workers
+            k = len(keep)
+            y_enc = client.map(_encode_block, y_blocks, [classes] * k, [dtype] * k,
+                               pure=False)
+            sw_blocks = client.map(_weight_block, y_enc, sw_raw, [per_class] * k,
+                                   [dtype] * k, pure=False)
+        else:
+            encode, weigh = delayed(_encode_block), delayed(_weight_block)
+            y_enc = [encode(yb, classes, dtype) for yb in y_blocks]
+            sw_blocks = [weigh(ye, sb, per_class, dtype) for ye, sb in zip(y_enc, sw_raw)]
         if per_class is None:
             sum_weights = sw_sum if sw is not None else float(n)
         else:
@@ -391,7 +415,7 @@ stop_reason_, history_ :
                 sum_weights += float(cw) * totals[c]
             if not sum_weights > 0:
                 raise ValueError("sample_weight times class_weight is zero for every row")
-        if persist:
+        if persist and client is None:
             enc = _persist(client, [*y_enc, *sw_blocks])
             y_enc, sw_blocks = enc[:len(keep)], enc[len(keep):]
         rows = DaskRows(X_blocks, y_enc, sw_blocks, block_rows, n_features=d, n_out=n_out,

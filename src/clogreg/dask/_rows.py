@@ -67,9 +67,9 @@ class DaskRows:
     n_features, n_out, dtype, sum_weights :
         As `clogreg._rows.DenseRows`; ``sum_weights`` from the validation pass.
     run : callable
-        ``run(tasks) -> list of results``: computes a list of delayed tasks on the
-        client's cluster (or Dask's local scheduler) and returns their results in
-        order.
+        ``run(fn, X_blocks, y_blocks, sw_blocks, args) -> list of results``: computes
+        ``fn(X_i, y_i, sw_i, *args)`` for every block on the client's cluster (or
+        Dask's local scheduler) and returns the results in block order.
     n_threads : int
         OpenMP threads for each block's pass.
     """
@@ -90,12 +90,8 @@ class DaskRows:
 
     def _map(self, fn, *args):
         """One task per block: ``fn(X_i, y_i, sw_i, *args)``; results in block order."""
-        from dask import delayed
-
-        task = delayed(fn, pure=False)
         self.n_passes += 1
-        return self._run([task(X, y, sw, *args) for X, y, sw in
-                          zip(self.X_blocks, self.y_blocks, self.sw_blocks)])
+        return self._run(fn, self.X_blocks, self.y_blocks, self.sw_blocks, args)
 
     # ------------------------------------------------------------------ passes
     def loss_grad(self, w, b):
