@@ -89,7 +89,7 @@ def timed(fn):
 def time_to_gap(fit_tol, X, y, C, f_star_box, results, name):
     """Runs fit_tol(tol) on TOLS until the objective is within GAP of f*."""
     for tol in TOLS:
-        seconds, est = timed(lambda: fit_tol(tol))
+        seconds, est = timed(lambda tol=tol: fit_tol(tol))
         f = objective(X, y, est.coef_, est.intercept_, C)
         f_star_box[0] = min(f_star_box[0], f)
         results.append((name, tol, seconds, f, est))
@@ -159,7 +159,7 @@ def run(args, client):
 
     n, B, d, C = args.rows, args.blocks, args.features, 1.0
     print(f"# {n:,} x {d} float64 in {B} blocks, LocalCluster 2 workers x 1 thread; "
-          f"CPU: {sorted(set(open('/proc/cpuinfo').read().split()) & {'avx2', 'avx512f'})}"
+          f"CPU: {sorted(set(_read('/proc/cpuinfo').split()) & {'avx2', 'avx512f'})}"
           f"; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
     X, y = problem(n, B, d, 2, client)
     f_star = [np.inf]
@@ -224,7 +224,7 @@ def run(args, client):
     print(f"lbfgs fit tol=1e-6: clogreg.dask {t_fit_dask:.2f} s ({e1.n_passes_} passes), "
           f"in memory n_jobs=2 {t_fit_mem:.2f} s; ratio {t_fit_dask / t_fit_mem:.2f}x; "
           f"max |coef diff| {np.abs(e1.coef_ - e2.coef_).max():.1e}")
-    del Xl, yl, dense
+    Xl = yl = dense = None  # free the in-memory copy
 
     # ---------------------------------------------------------- multinomial
     Xm, ym = problem(n // 2, B, d, 10, client)
@@ -236,7 +236,7 @@ def run(args, client):
           f"clogreg.dask {t_md:.2f} s ({m1.n_iter_[0]} iterations), in memory n_jobs=2 "
           f"{t_mm:.2f} s ({m2.n_iter_[0]}); ratio {t_md / t_mm:.2f}x; max |coef diff| "
           f"{np.abs(m1.coef_ - m2.coef_).max():.1e}")
-    del Xml, yml, Xm, ym
+    Xml = yml = Xm = ym = None
 
     # ------------------------------------------- inputs of the scaling model
     xb, yb = X.to_delayed().ravel()[0], y.to_delayed().ravel()[0]
@@ -294,15 +294,15 @@ def scaling_table(n, d, B, t_block, t_hblock, per_task, latency, bandwidth=1e9,
 
 
 def out_of_core(args):
-    from dask import delayed
     import dask.array as da
+    from dask import delayed
     from distributed import Client, LocalCluster
 
     from clogreg.dask import LogisticRegression
 
     d = args.features
-    rows_per_block = 200_000
-    n_blocks = max(4, int(round(args.ooc_gib * 2**30 / (rows_per_block * d * 8))))
+    rows_per_block = 50_000  # 40 MB blocks: mapped pages count in a worker's RSS
+    n_blocks = max(4, round(args.ooc_gib * 2**30 / (rows_per_block * d * 8)))
     tmp = tempfile.mkdtemp(prefix="clogreg-ooc-")
     paths = []
     t0 = time.perf_counter()
@@ -324,17 +324,26 @@ def out_of_core(args):
             f.write("5")
 
     def peak():
-        for line in open("/proc/self/status"):
+        for line in _read("/proc/self/status").splitlines():
             if line.startswith("VmHWM"):
                 return int(line.split()[1]) / 1024
+        return None
+    import dask
     try:
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          memory_limit=args.memory_limit, dashboard_address=":0",
-                          silence_logs=50) as cluster, Client(cluster) as client:
+        # the blocks are memory maps: nothing to spill (spilling one would copy it)
+        with dask.config.set({"distributed.worker.memory.target": False,
+                              "distributed.worker.memory.spill": False}), \
+                LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                             memory_limit=args.memory_limit, dashboard_address=":0",
+                             silence_logs=50) as cluster, Client(cluster) as client:
             base = client.run(peak)
             client.run(reset)
             seconds, est = timed(lambda: LogisticRegression(tol=1e-6, client=client).fit(X, y))
             top = client.run(peak)
+            if set(top) != set(base):
+                print(f"workers restarted during the fit (killed by their nanny at the "
+                      f"memory limit, Dask recomputed their tasks): "
+                      f"{len(set(top) - set(base))}")
             print(f"out of core: {X.nbytes / 2**30:.2f} GiB on disk, workers' memory_limit "
                   f"{args.memory_limit} each (data / limit = "
                   f"{X.nbytes / _bytes(args.memory_limit):.1f}x per worker, "
@@ -351,6 +360,11 @@ def out_of_core(args):
     finally:
         import shutil
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _read(path):
+    with open(path) as f:
+        return f.read()
 
 
 def _bytes(text):
