@@ -1,7 +1,9 @@
 """Full-batch (proximal) gradient descent: the tutorial's algorithm."""
+import functools
+
 import numpy as np
 
-from ._result import SolverResult, run_in_segments
+from ._result import Status, SolverResult, run_in_segments
 
 
 def gradient_descent(objective, coef, intercept, *, learning_rate, max_iter, tol):
@@ -9,16 +11,70 @@ def gradient_descent(objective, coef, intercept, *, learning_rate, max_iter, tol
 
     ``learning_rate`` is the step applied to the summed gradient; ``"auto"`` is
     ``1 / L`` for the gradient's Lipschitz bound (`step_size`). The epochs run inside
-    the kernel where the rows' layout has that loop (``gd_epochs``).
+    the kernel where the rows' layout has that loop (``gd_epochs``); otherwise (a
+    layout over Dask blocks, say) in `gd_epochs_python`, the same loop in Python
+    with one loss-and-gradient pass per epoch.
     """
     lr = step_size(objective) if learning_rate == "auto" else float(learning_rate)
     b = np.array(intercept, dtype=np.float64, ndmin=1, copy=True)
     w = np.array(coef, dtype=objective.dtype, copy=True).reshape(-1)
-    n_iter, status, hist = run_in_segments(lambda hist, n: objective.rows.gd_epochs(
+    # the epochs inside the kernel where the rows' layout has that loop, else in Python
+    epochs = getattr(objective.rows, "gd_epochs", None)
+    if epochs is None:
+        epochs = functools.partial(gd_epochs_python, objective)
+    n_iter, status, hist = run_in_segments(lambda hist, n: epochs(
         w, b, hist, lr=lr, alpha_l2=objective.alpha_l2, alpha_l1=objective.alpha_l1,
         fit_intercept=objective.fit_intercept, max_iter=n, tol=tol), max_iter)
     return SolverResult.from_history(w.reshape(b.shape[0], -1), b, n_iter, status, hist,
                                      step=lr).blame_start(objective, coef, intercept)
+
+
+def gd_epochs_python(objective, w, b, hist, *, lr, alpha_l2, alpha_l1, fit_intercept,
+                     max_iter, tol):
+    """The kernel's ``gd_fit`` loop in Python, for layouts without ``gd_epochs``.
+
+    Same semantics: epoch k makes one pass at the entering (w, b), records the
+    objective, the accuracy and the gradient mapping's max-norm (divided by the sum
+    of the weights) in ``hist[:, k]``, then takes the proximal step::
+
+        w <- soft_threshold(w - lr * (grad_w + alpha_l2 * w), lr * alpha_l1)
+        b <- b - lr * grad_b            (only with an intercept)
+
+    The step is computed in float64 and stored in w's dtype; a non-finite loss or
+    step stops the loop before the step (w, b unchanged); with tol > 0 the loop stops
+    after the first step whose gradient mapping ``max|old - new| / lr`` is <= tol
+    times the weight sum. ``w`` and ``b`` are updated in place; returns the kernel's
+    ``(n_iter, status)``.
+    """
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+
+    grad_scale, thresh = objective.sum_weights, lr * alpha_l1
+    status, n_iter = Status.STATUS_MAX_ITER, 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(max_iter):
+            loss, grad_w, grad_b, correct = objective.loss_grad(w, b)
+            w64 = w.astype(np.float64)
+            penalty = 0.5 * alpha_l2 * float(w64 @ w64) + alpha_l1 * float(np.abs(w64).sum())
+            new_w = w64 - lr * (grad_w + alpha_l2 * w64)
+            new_w = np.sign(new_w) * np.maximum(np.abs(new_w) - thresh, 0.0)
+            new_b = b - lr * grad_b if fit_intercept else b.copy()
+            if not (np.isfinite(loss) and np.isfinite(new_w).all()
+                    and np.isfinite(new_b).all()):
+                status = Status.STATUS_NONFINITE
+                break
+            gmax = max(float(np.abs(w64 - new_w).max(initial=0.0)),
+                       float(np.abs(b - new_b).max(initial=0.0))) / lr
+            hist[0, epoch] = loss + penalty
+            hist[1, epoch] = objective.accuracy(correct)
+            hist[2, epoch] = gmax / grad_scale
+            w[:] = new_w
+            b[:] = new_b
+            n_iter = epoch + 1
+            if tol > 0 and gmax <= tol * grad_scale:
+                status = Status.STATUS_CONVERGED
+                break
+    return n_iter, int(status)
 
 
 def step_size(objective):

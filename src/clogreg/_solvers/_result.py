@@ -47,6 +47,9 @@ def run_in_segments(run, max_iter):
             return n_iter, status, parts[0] if len(parts) == 1 else np.hstack(parts)
 
 
+#: The kernel's status codes (what its epoch loops return; the Python epoch loops of
+#: layouts without them return the same codes).
+Status = _kernel.Status
 _FROM_STATUS = {_kernel.Status.STATUS_CONVERGED: StopReason.CONVERGED,
                 _kernel.Status.STATUS_MAX_ITER: StopReason.MAX_ITER,
                 _kernel.Status.STATUS_NONFINITE: StopReason.NONFINITE}
