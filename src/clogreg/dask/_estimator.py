@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from .. import _solvers, _validation
 from .._estimator import LogisticRegression as _LocalLogisticRegression
-from .._objective import LogisticObjective
+from .._objective import LogisticObjective, penalty_strengths
 from ._rows import DaskRows
 
 try:
@@ -274,15 +274,14 @@ stop_reason_, history_ :
             solver = _solvers.check_solver(
                 self.solver, C=self.C, l1_ratio=self.l1_ratio,
                 learning_rate=self.learning_rate, n_out=rows.n_out,
-                n_classes=classes.size, n_features=rows.n_features)
+                n_classes=classes.size, n_features=rows.n_features,
+                n_samples=rows.n_samples)
             if solver == "sgd":
                 raise ValueError("solver='sgd' is not available in clogreg.dask (its "
                                  "mini-batches would cross blocks); use 'lbfgs', "
                                  "'newton' or 'gd'")
-            alpha = 0.0 if np.isinf(self.C) else 1.0 / self.C
             objective = LogisticObjective(rows, self.fit_intercept,
-                                          alpha * (1.0 - self.l1_ratio),
-                                          alpha * self.l1_ratio)
+                                          *penalty_strengths(self.C, self.l1_ratio))
             if solver != "gd":
                 objective.check_scale()
             d = rows.n_features
@@ -290,6 +289,9 @@ stop_reason_, history_ :
             intercept = np.zeros(rows.n_out)
             if self.warm_start and getattr(self, "coef_", None) is not None \
                     and self.coef_.shape == coef.shape:
+                if not (np.isfinite(self.coef_).all() and np.isfinite(self.intercept_).all()):
+                    raise ValueError("warm_start=True, but coef_ or intercept_ holds NaN or "
+                                     "inf; refit with warm_start=False")
                 coef[:] = self.coef_
                 intercept[:] = self.intercept_
             result = _solvers.solve(objective, solver, coef, intercept,
