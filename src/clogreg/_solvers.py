@@ -43,14 +43,6 @@ class SolverResult:
     grad_norm: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
-def work_arrays(n_samples, n_features, dtype, n_out=1):
-    """Allocate the per-chunk partial sums of one pass (O(n / CHUNK_ROWS * d))."""
-    n_chunks = -(-n_samples // _kernel.CHUNK_ROWS)
-    chunk_grad = np.empty((n_chunks, n_out * n_features), dtype=dtype)
-    chunk_stats = np.empty((n_chunks, 3 if n_out == 1 else 2 + n_out), dtype=np.float64)
-    return chunk_grad, chunk_stats
-
-
 class Problem:
     """Validated data plus one fused kernel pass: data loss, gradients, n_correct."""
 
@@ -64,7 +56,6 @@ class Problem:
         self.n_params = n_out * d
         self.sum_weights = float(sample_weight.sum(dtype=np.float64)) if sample_weight.size \
             else float(n)
-        self._work = work_arrays(n, d, X.dtype, n_out)
         self._grad = np.empty(self.n_params, dtype=X.dtype)
         self._grad_b = np.empty(n_out, dtype=np.float64)
 
@@ -85,13 +76,12 @@ class Problem:
         w = np.ascontiguousarray(w, dtype=self.X.dtype)
         if self.n_out == 1:
             loss, gb, correct = _kernel.loss_grad(self.X, self.y, self.sample_weight, w,
-                                                  float(b[0]), self._grad, *self._work,
-                                                  self.n_threads)
+                                                  float(b[0]), self._grad, self.n_threads)
             self._grad_b[0] = gb
         else:
             loss, correct = _kernel.multinomial_loss_grad(
                 self.X, self.y, self.sample_weight, w, np.asarray(b, dtype=np.float64),
-                self._grad, self._grad_b, *self._work, self.n_threads)
+                self._grad, self._grad_b, self.n_threads)
         return loss, self._grad.astype(np.float64), self._grad_b.copy(), correct
 
     def penalty(self, w):
@@ -175,13 +165,10 @@ def column_stats(X, sample_weight, n_threads=1, y=None):
     """`ColumnStats` of X (inf on overflow, NaN where X has one): one kernel pass
     without a copy; with binary labels y (0.0 / 1.0) also the label-weighted sums,
     which give the gradient at w = 0 (`Problem.data_pass`)."""
-    n, d = X.shape
-    k = 2 if y is None else 3
-    out = np.empty((k, d))
-    chunk_sums = np.empty((-(-n // _kernel.CHUNK_ROWS), k * d))
+    out = np.empty((2 if y is None else 3, X.shape[1]))
     with np.errstate(over="ignore", invalid="ignore"):
         _kernel.column_stats(X, sample_weight, np.empty(0, X.dtype) if y is None else y,
-                             chunk_sums, out, n_threads)
+                             out, n_threads)
     if y is None:
         return ColumnStats(out[0], out[1], None, None, None)
     s = sample_weight.astype(np.float64) if sample_weight.size else None
@@ -249,14 +236,12 @@ def gradient_descent(X, y, sample_weight, coef, intercept, *, learning_rate, alp
     w = np.array(coef, dtype=X.dtype, copy=True).reshape(-1)
     n_out = b.shape[0]
     hist = np.empty((3, max_iter), dtype=np.float64)
-    grad = np.empty_like(w)
-    chunk_grad, chunk_stats = work_arrays(X.shape[0], X.shape[1], X.dtype, n_out)
     grad_scale = float(sample_weight.sum(dtype=np.float64)) if sample_weight.size \
         else float(X.shape[0])
     n_iter, status = _kernel.gd_fit(
-        X, y, sample_weight, w, b, hist[0], hist[1], hist[2], grad, chunk_grad,
-        chunk_stats, float(learning_rate), float(alpha_l2), float(alpha_l1),
-        bool(fit_intercept), int(max_iter), float(tol), grad_scale, int(n_threads),
+        X, y, sample_weight, w, b, hist, float(learning_rate), float(alpha_l2),
+        float(alpha_l1), bool(fit_intercept), int(max_iter), float(tol), grad_scale,
+        int(n_threads),
     )
     return SolverResult(w.reshape(n_out, -1), b, n_iter, _REASONS[status],
                         hist[0, :n_iter].copy(), hist[1, :n_iter].copy(),
@@ -600,20 +585,14 @@ def sgd(problem, coef, intercept, *, state, eta0, power_t, batch_size, max_iter,
     for ``n_iter_no_change`` epochs.
     """
     X, dtype = problem.X, problem.X.dtype
-    n, d = X.shape
     b = np.array(intercept, dtype=np.float64, ndmin=1, copy=True)
     w = np.array(coef, dtype=dtype, copy=True).reshape(-1)
-    B = int(min(batch_size, n))
     hist = np.empty((3, max_iter), dtype=np.float64)
-    chunk_grad, chunk_stats = work_arrays(B, d, dtype, problem.n_out)
-    weighted = problem.sample_weight.size > 0
     n_iter, status = _kernel.sgd_fit(
-        X, problem.y, problem.sample_weight, w, b, hist[0], hist[1], hist[2],
-        np.arange(n, dtype=np.int64), np.empty((B, d), dtype), np.empty(B, dtype),
-        np.empty(B if weighted else 0, dtype), np.empty_like(w), chunk_grad, chunk_stats,
-        state.rng_state, state.epochs_seen, float(eta0), float(power_t),
-        problem.alpha_l2, problem.alpha_l1, bool(problem.fit_intercept), int(max_iter),
-        float(tol), int(n_iter_no_change))
+        X, problem.y, problem.sample_weight, w, b, hist, state.rng_state,
+        state.epochs_seen, float(eta0), float(power_t), problem.alpha_l2, problem.alpha_l1,
+        bool(problem.fit_intercept), int(batch_size), int(max_iter), float(tol),
+        int(n_iter_no_change))
     return SolverResult(w.reshape(problem.n_out, -1), b, n_iter, _REASONS[status],
                         hist[0, :n_iter].copy(), hist[1, :n_iter].copy(),
                         hist[2, :n_iter].copy())
