@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from clogreg import _kernel, _solvers
+from clogreg import _kernel
 
 # Per-row loss log(1 + e^z) (y = 0) and probability sigmoid(z), in ulps of the dtype.
 MAX_ULPS = 4
@@ -12,10 +12,9 @@ def kernel_rows(z, dtype):
     """(loss, p) of one-row problems x = 1, w = z, y = 0: loss_grad row by row."""
     X, y = np.ones((1, 1), dtype), np.zeros(1, dtype)
     sw, grad = np.empty(0, dtype), np.empty(1, dtype)
-    cg, cs = _solvers.work_arrays(1, 1, dtype)
     out = np.empty((z.size, 2))
     for i, zi in enumerate(z):
-        loss, grad_b, _ = _kernel.loss_grad(X, y, sw, np.array([zi], dtype), 0.0, grad, cg, cs)
+        loss, grad_b, _ = _kernel.loss_grad(X, y, sw, np.array([zi], dtype), 0.0, grad)
         out[i] = loss, grad_b  # grad_b = p - y = p
     return out[:, 0], out[:, 1]
 
