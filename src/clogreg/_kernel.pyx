@@ -33,21 +33,14 @@ the loss and the chunk totals accumulated in float64.
 Layout: one extension, its parts included below (``src/clogreg/_kernel/``); the C
 for SIMD row loops, prefetching and the CPU probe is in ``_kernel/simd.h``. setup.py
 compiles this file twice (baseline and AVX2+FMA), so the parts must not depend on the
-build other than through ``simd.h``'s ``#if defined(__AVX2__)``.
+build other than through ``simd.h``'s ``#if defined(__AVX2__)``. Each part cimports
+what it uses (repeated cimports are allowed), so that cython-lint can read it alone.
 
 Public functions: ``loss_grad`` (binary.pxi), ``multinomial_loss_grad``
 (multinomial.pxi), ``column_stats`` (reductions.pxi), ``newton_pass`` and
 ``cd_quadratic`` (newton.pxi), ``gd_fit`` and ``sgd_fit`` (epochs.pxi),
 ``cpu_supports_avx2_fma`` (cpu.pxi), ``CHUNK_ROWS`` and ``Status``.
 """
-from cython cimport floating
-from cython.parallel cimport prange, threadid
-from libc.math cimport INFINITY, exp, expf, fabs, isfinite, log, logf, sqrt
-from libc.stdint cimport int64_t, uint32_t, uint64_t
-from scipy.linalg.cython_blas cimport dgemm, dgemv, dsyrk, sgemm, sgemv, ssyrk
-
-import numpy as np
-
 cdef extern from "simd.h":
     void _prefetch "CLOGREG_PREFETCH"(const void* p) noexcept nogil
     void _rows_dot_f "clogreg_rows_dot_f"(const float* x, const float* w, Py_ssize_t t,

@@ -4,6 +4,12 @@
 # For each row: ``z = x.w + b``, the log-loss, ``p = sigmoid(z)``, whether the row is
 # classified correctly, and ``s * (p - y) * x`` added to the gradient.
 
+from cython cimport floating
+from cython.parallel cimport prange
+
+import numpy as np
+
+
 cdef inline void _logistic_rows(floating* zr, const floating* yt, Py_ssize_t t_rows,
                                 floating b, floating* e_t, floating* loss_t,
                                 floating* ok_t) noexcept nogil:
@@ -144,7 +150,6 @@ cdef double _loss_grad(
     n_correct[0] = _sum_chunk_stat(chunk_stats, 1)
     grad_b[0] = _sum_chunk_stat(chunk_stats, 2)
     return _sum_chunk_stat(chunk_stats, 0)
-
 
 
 def loss_grad(

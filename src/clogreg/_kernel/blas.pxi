@@ -7,6 +7,10 @@
 # kernel used to spell out by hand, so the same bits). Every call site here is
 # row-major: X, W, V and H are C arrays.
 
+from cython cimport floating
+from scipy.linalg.cython_blas cimport dgemm, dgemv, dsyrk, sgemm, sgemv, ssyrk
+
+
 cdef enum BLAS_Order:
     RowMajor
     ColMajor

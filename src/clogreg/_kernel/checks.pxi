@@ -7,6 +7,8 @@
 # arrays allocated here, with the GIL: a failed allocation is a MemoryError, never a
 # NULL pointer inside the loops.
 
+import numpy as np
+
 
 cdef inline Py_ssize_t _n_chunks(Py_ssize_t n) noexcept nogil:
     """Chunks of CHUNK_ROWS rows that n rows make (the last one may be short)."""

@@ -2,6 +2,13 @@
 # one nogil block; the proximal step they share and the row shuffler's generator.
 # Included by _kernel.pyx.
 
+from cython cimport floating
+from libc.math cimport INFINITY, fabs, isfinite
+from libc.stdint cimport int64_t, uint64_t
+
+import numpy as np
+
+
 cdef bint _propose_step(
     const floating[::1] w,        # IN  (p,) current coefficients
     const double[::1] b,          # IN  (K,) current intercepts
@@ -52,7 +59,6 @@ cdef void _take_step(floating[::1] w, double[::1] b, const floating[::1] new_w,
         w[j] = new_w[j]
     for j in range(b.shape[0]):
         b[j] = new_b[j]
-
 
 
 def gd_fit(
@@ -148,8 +154,6 @@ cdef inline uint64_t _xorshift64star(uint64_t* state) noexcept nogil:
     x ^= x >> 27
     state[0] = x
     return x * <uint64_t>0x2545F4914F6CDD1D
-
-
 
 
 def sgd_fit(

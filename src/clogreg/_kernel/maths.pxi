@@ -3,6 +3,10 @@
 # exp(-|z|) and log(1 + e) are written out in plain arithmetic (no library call), so
 # that the loops over a tile that call them compile to packed SIMD instructions.
 
+from cython cimport floating
+from libc.math cimport exp, expf, fabs, log, logf, sqrt
+from libc.stdint cimport uint32_t, uint64_t
+
 
 cdef union _Bits64:      # reinterpret a double's bits (type punning through a union)
     double f
@@ -95,7 +99,6 @@ cdef inline floating _log1p_unit(floating e) noexcept nogil:
         return p if e < 1 else 0.6931471805599453
     else:
         return p if e < 1 else <float>0.6931472
-
 
 
 cdef inline floating _exp(floating x) noexcept nogil:

@@ -6,6 +6,12 @@
 # tile is in cache. The logits of a tile live in a scratch row of the caller's
 # ``logits`` array, one row per thread.
 
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.math cimport INFINITY
+
+import numpy as np
+
 
 cdef void _chunk_multinomial(
     const floating[:, ::1] X,     # IN  (n, d)

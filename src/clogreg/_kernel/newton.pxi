@@ -1,6 +1,11 @@
 # Newton: loss, gradient and Hessian of the binary model in one cache-blocked pass,
 # and coordinate descent for the proximal Newton step. Included by _kernel.pyx.
 
+from cython cimport floating
+from libc.math cimport fabs
+
+import numpy as np
+
 
 def newton_pass(
     const floating[:, ::1] X,     # IN  (n, d)

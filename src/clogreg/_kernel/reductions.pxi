@@ -5,6 +5,12 @@
 # thread that made a partial, nor by the instruction set), so results are
 # bit-identical for any n_threads and for both builds.
 
+from cython cimport floating
+from cython.parallel cimport prange
+
+import numpy as np
+
+
 cdef inline void _add_to_lanes(double* acc, const floating* v, Py_ssize_t n) noexcept nogil:
     """acc[k] += sum(v[k::_LANES]): partial sums in a fixed order, vectorisable."""
     cdef Py_ssize_t i, k, n_full = n - n % _LANES
@@ -43,7 +49,6 @@ cdef double _sum_chunk_stat(const double[:, ::1] chunk_stats, Py_ssize_t col) no
     for c in range(chunk_stats.shape[0]):
         acc += chunk_stats[c, col]
     return acc
-
 
 
 def column_stats(
@@ -116,4 +121,3 @@ cdef void _chunk_column_stats(const floating[:, ::1] X, const floating[::1] sw,
                 s1[j] += si * x
                 s2[j] += si * (x * x)
                 s3[j] += syi * x
-
