@@ -156,6 +156,98 @@ cdef inline uint64_t _xorshift64star(uint64_t* state) noexcept nogil:
     return x * <uint64_t>0x2545F4914F6CDD1D
 
 
+cdef Status _sgd_epochs(
+    const floating[:, ::1] X, const floating[::1] y, const floating[::1] sw,
+    floating[::1] w, double[::1] b, double[:, ::1] hist,
+    int64_t[::1] order, floating[:, ::1] Xb, floating[::1] yb, floating[::1] swb,
+    floating[::1] grad, double[::1] grad_b, floating[:, ::1] chunk_grad,
+    double[:, ::1] chunk_stats, floating[:, ::1] logits, uint64_t* state,
+    double* epochs_seen, double eta0, double power_t, double alpha_l2, double alpha_l1,
+    bint fit_intercept, int max_epochs, double tol, int n_iter_no_change,
+    int* n_epochs,                # OUT epochs completed
+) noexcept nogil:
+    """The epochs of sgd_fit (which checks and allocates): returns the status.
+
+    A function of its own, the arrays its parameters: the same loop written inside
+    sgd_fit, beside the allocations, compiled to slower code (BENCHMARKS.md, "Kernel
+    tuning constants").
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = b.shape[0], p = w.shape[0]
+    cdef Py_ssize_t B = Xb.shape[0], i, j, start, m
+    cdef bint weighted = sw.shape[0] > 0, finite = True
+    cdef int64_t tmp
+    cdef int epoch, stale = 0
+    cdef Status status = STATUS_MAX_ITER
+    cdef double eta, loss, epoch_loss, correct, epoch_correct, penalty, mean_obj
+    cdef double best = INFINITY, gmax = 0.0
+    cdef floating[:, ::1] X_m              # the first m rows of the batch buffers
+    cdef floating[::1] y_m, sw_m
+    n_epochs[0] = 0
+    for epoch in range(max_epochs):
+        for i in range(n - 1, 0, -1):                 # Fisher-Yates shuffle
+            j = <Py_ssize_t>(_xorshift64star(state) % <uint64_t>(i + 1))
+            tmp = order[i]
+            order[i] = order[j]
+            order[j] = tmp
+        epoch_loss = 0.0
+        epoch_correct = 0.0
+        penalty = 0.0                                 # at the epoch's entering w
+        for j in range(p):
+            penalty += 0.5 * alpha_l2 * w[j] * w[j] + alpha_l1 * fabs(w[j])
+        start = 0
+        while start < n and finite:
+            m = min(B, n - start)
+            for i in range(m):                        # gather the batch's rows
+                for j in range(d):
+                    Xb[i, j] = X[order[start + i], j]
+                yb[i] = y[order[start + i]]
+                if weighted:
+                    swb[i] = sw[order[start + i]]
+            eta = eta0 / (1.0 + epochs_seen[0]) ** power_t
+            X_m = Xb[:m]
+            y_m = yb[:m]
+            if weighted:
+                sw_m = swb[:m]
+            else:
+                sw_m = swb
+            if K == 1:
+                loss = _loss_grad(X_m, y_m, sw_m, w, b[0], grad, &grad_b[0],
+                                  &correct, chunk_grad, chunk_stats, 1)
+            else:
+                loss = _multinomial_loss_grad(X_m, y_m, sw_m, w, b, grad, grad_b,
+                                              &correct, chunk_grad, chunk_stats,
+                                              logits, 1)
+            epoch_loss += loss
+            epoch_correct += correct
+            # the batch's mean gradient; the penalty per row of the mean objective
+            finite = isfinite(loss) and _propose_step(
+                w, b, grad, grad_b, eta, <double>m, alpha_l2 / n, alpha_l1 / n,
+                fit_intercept, &gmax)
+            if not finite:
+                break
+            _take_step(w, b, grad, grad_b)
+            epochs_seen[0] += <double>m / n
+            start += m
+        if not finite:
+            status = STATUS_NONFINITE
+            break
+        hist[0, epoch] = epoch_loss + penalty
+        hist[1, epoch] = 100.0 * epoch_correct / n
+        hist[2, epoch] = gmax / eta
+        n_epochs[0] = epoch + 1
+        if tol > 0:
+            mean_obj = hist[0, epoch] / n
+            if mean_obj > best - tol:
+                stale += 1
+            else:
+                stale = 0
+            best = min(best, mean_obj)
+            if stale >= n_iter_no_change:
+                status = STATUS_CONVERGED
+                break
+    return status
+
+
 def sgd_fit(
     const floating[:, ::1] X,     # IN  (n, d)
     const floating[::1] y,        # IN  (n,) binary 0.0 / 1.0, or class index
@@ -219,76 +311,11 @@ def sgd_fit(
     chunk_grad, chunk_stats = _chunk_work(B, p, K, dtype)     # WORK, for one batch
     cdef floating[:, ::1] logits = _logits_work(B, d, K, 1, dtype) if K > 1 \
         else np.empty((1, 1), dtype=dtype)                    # WORK
-    cdef Py_ssize_t i, j, start, m
-    cdef int64_t tmp
-    cdef int epoch, n_epochs = 0, stale = 0
-    cdef Status status = STATUS_MAX_ITER
-    cdef double eta, loss, epoch_loss, correct, epoch_correct, penalty, mean_obj
-    cdef double best = INFINITY, gmax = 0.0
-    cdef uint64_t* state = &rng_state[0]
-    cdef floating[:, ::1] X_m              # the first m rows of the batch buffers
-    cdef floating[::1] y_m, sw_m
+    cdef int n_epochs = 0
+    cdef Status status
     with nogil:
-        for epoch in range(max_epochs):
-            for i in range(n - 1, 0, -1):                 # Fisher-Yates shuffle
-                j = <Py_ssize_t>(_xorshift64star(state) % <uint64_t>(i + 1))
-                tmp = order[i]
-                order[i] = order[j]
-                order[j] = tmp
-            epoch_loss = 0.0
-            epoch_correct = 0.0
-            penalty = 0.0                                 # at the epoch's entering w
-            for j in range(p):
-                penalty += 0.5 * alpha_l2 * w[j] * w[j] + alpha_l1 * fabs(w[j])
-            start = 0
-            while start < n and finite:
-                m = min(B, n - start)
-                for i in range(m):                        # gather the batch's rows
-                    for j in range(d):
-                        Xb[i, j] = X[order[start + i], j]
-                    yb[i] = y[order[start + i]]
-                    if weighted:
-                        swb[i] = sw[order[start + i]]
-                eta = eta0 / (1.0 + epochs_seen[0]) ** power_t
-                X_m = Xb[:m]
-                y_m = yb[:m]
-                if weighted:
-                    sw_m = swb[:m]
-                else:
-                    sw_m = swb
-                if K == 1:
-                    loss = _loss_grad(X_m, y_m, sw_m, w, b[0], grad, &grad_b[0],
-                                      &correct, chunk_grad, chunk_stats, 1)
-                else:
-                    loss = _multinomial_loss_grad(X_m, y_m, sw_m, w, b, grad, grad_b,
-                                                  &correct, chunk_grad, chunk_stats,
-                                                  logits, 1)
-                epoch_loss += loss
-                epoch_correct += correct
-                # the batch's mean gradient; the penalty per row of the mean objective
-                finite = isfinite(loss) and _propose_step(
-                    w, b, grad, grad_b, eta, <double>m, alpha_l2 / n, alpha_l1 / n,
-                    fit_intercept, &gmax)
-                if not finite:
-                    break
-                _take_step(w, b, grad, grad_b)
-                epochs_seen[0] += <double>m / n
-                start += m
-            if not finite:
-                status = STATUS_NONFINITE
-                break
-            hist[0, epoch] = epoch_loss + penalty
-            hist[1, epoch] = 100.0 * epoch_correct / n
-            hist[2, epoch] = gmax / eta
-            n_epochs = epoch + 1
-            if tol > 0:
-                mean_obj = hist[0, epoch] / n
-                if mean_obj > best - tol:
-                    stale += 1
-                else:
-                    stale = 0
-                best = min(best, mean_obj)
-                if stale >= n_iter_no_change:
-                    status = STATUS_CONVERGED
-                    break
+        status = _sgd_epochs(X, y, sw, w, b, hist, order, Xb, yb, swb, grad, grad_b,
+                             chunk_grad, chunk_stats, logits, &rng_state[0],
+                             &epochs_seen[0], eta0, power_t, alpha_l2, alpha_l1,
+                             fit_intercept, max_epochs, tol, n_iter_no_change, &n_epochs)
     return n_epochs, int(status)

@@ -34,10 +34,12 @@ def newton_pass(
     cdef Py_ssize_t tile = max(1, min(n, _NEWTON_TILE_ELEMS // d))
     cdef bint weighted = sw.shape[0] > 0
     dtype = np.float32 if floating is float else np.float64
-    cdef floating[::1] V_work = np.empty(tile * d, dtype=dtype)     # WORK
-    cdef floating[::1] row_work = np.empty(5 * tile, dtype=dtype)   # WORK
-    cdef floating* V = &V_work[0]          # sqrt(h) * X_t, row-major (t_rows, d)
-    cdef floating* work = &row_work[0]
+    # WORK: V, then five vectors of a tile; one allocation (a small problem's pass is
+    # short), V's part rounded up to 64 bytes so that each part starts aligned as V does
+    cdef Py_ssize_t v_size = (tile * d + 15) // 16 * 16
+    cdef floating[::1] scratch = np.empty(v_size + 5 * tile, dtype=dtype)
+    cdef floating* V = &scratch[0]         # sqrt(h) * X_t, row-major (t_rows, d)
+    cdef floating* work = V + v_size
     cdef floating* r_t = work              # z, then r = s * (p - y)
     cdef floating* h_t = work + tile       # h = s * p * (1 - p)
     cdef floating* e_t = work + 2 * tile   # exp(-|z|)
