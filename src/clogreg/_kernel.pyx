@@ -4,8 +4,9 @@ Design
 ------
 Python validates the data, encodes the labels (0.0 / 1.0, or class indices), picks
 the dtype and allocates the inputs and outputs; the def functions here check the
-shapes, allocate their own work arrays with NumPy (so a failed allocation is a
-``MemoryError`` before any loop starts) and then run arithmetic only, without the GIL.
+shapes, allocate their own work arrays (NumPy; newton_pass: malloc, checked) so that a
+failed allocation is a ``MemoryError`` before any loop starts, and then run arithmetic
+only, without the GIL.
 
 * The one pass over the data (``binary.pxi``, ``multinomial.pxi``) works a tile of
   rows at a time: ``z = X_tile @ w`` (BLAS), the per-row arithmetic, ``g += X_tile.T

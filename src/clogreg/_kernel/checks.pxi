@@ -4,8 +4,8 @@
 # Python validated the data already (clogreg._validation); these checks only guard the
 # pointers against a caller's mistake, before ``with nogil``. A mismatch raises a
 # ValueError that names the function, the array and both shapes. Work arrays are NumPy
-# arrays allocated here, with the GIL: a failed allocation is a MemoryError, never a
-# NULL pointer inside the loops.
+# arrays allocated with the GIL (newton_pass's scratch: malloc, checked likewise): a
+# failed allocation is a MemoryError, never a NULL pointer inside the loops.
 
 import numpy as np
 

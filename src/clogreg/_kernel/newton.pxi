@@ -3,6 +3,7 @@
 
 from cython cimport floating
 from libc.math cimport fabs
+from libc.stdlib cimport free, malloc
 
 import numpy as np
 
@@ -33,13 +34,15 @@ def newton_pass(
     _check_vector("newton_pass", "H_wb", H_wb.shape[0], d)
     cdef Py_ssize_t tile = max(1, min(n, _NEWTON_TILE_ELEMS // d))
     cdef bint weighted = sw.shape[0] > 0
-    dtype = np.float32 if floating is float else np.float64
-    # WORK: V, then five vectors of a tile; one allocation (a small problem's pass is
-    # short), V's part rounded up to 64 bytes so that each part starts aligned as V does
-    cdef Py_ssize_t v_size = (tile * d + 15) // 16 * 16
-    cdef floating[::1] scratch = np.empty(v_size + 5 * tile, dtype=dtype)
-    cdef floating* V = &scratch[0]         # sqrt(h) * X_t, row-major (t_rows, d)
-    cdef floating* work = V + v_size
+    # WORK: V and five vectors of a tile. malloc, not NumPy: a small problem's pass is
+    # a few microseconds, and NumPy's allocation added a measurable share (BENCHMARKS.md,
+    # "Kernel tuning constants"); a failed malloc raises MemoryError here, before nogil.
+    cdef floating* V = <floating*>malloc(tile * d * sizeof(floating))  # sqrt(h) * X_t
+    cdef floating* work = <floating*>malloc(5 * tile * sizeof(floating))
+    if V == NULL or work == NULL:
+        free(V)
+        free(work)
+        raise MemoryError()
     cdef floating* r_t = work              # z, then r = s * (p - y)
     cdef floating* h_t = work + tile       # h = s * p * (1 - p)
     cdef floating* e_t = work + 2 * tile   # exp(-|z|)
@@ -100,6 +103,8 @@ def newton_pass(
             _syrk(RowMajor, Lower, Trans, di, <int>t_rows, f_one, V, di, f_one, &H[0, 0],
                   di)
             t0 += t_rows
+    free(V)
+    free(work)
     return _sum_lanes(acc_loss), _sum_lanes(acc_r), _sum_lanes(acc_h), _sum_lanes(acc_ok)
 
 
