@@ -1,6 +1,7 @@
 """Build the Cython kernel. All metadata lives in pyproject.toml.
 
-Two extensions come from the one source ``src/clogreg/_kernel.pyx``:
+Two extensions come from the one source ``src/clogreg/_kernel.pyx`` (with the parts it
+includes from ``src/clogreg/_kernel/``):
 
 * ``clogreg._kernel``: the baseline build, runnable on any CPU of the target;
 * ``clogreg._kernel_avx2`` (x86-64 with gcc or clang only): the same code compiled
@@ -30,6 +31,10 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 KERNEL_SOURCE = os.path.join("src", "clogreg", "_kernel.pyx")
+# The kernel's parts: the .pxi files that _kernel.pyx includes (Cython finds them next to
+# the including file, also from the AVX2 variant's copy in build_temp, which includes
+# _kernel.pyx by its absolute path) and simd.h, which the C compiler finds here.
+KERNEL_PARTS = os.path.join("src", "clogreg", "_kernel")
 AVX2_MODULE = "clogreg._kernel_avx2"
 AVX2_FLAGS = ["-mavx2", "-mfma", "-ffp-contract=off"]
 
@@ -116,14 +121,14 @@ def _other_openmp_flags(compiler_type):
     return None
 
 
-extensions = [Extension("clogreg._kernel", [KERNEL_SOURCE])]
+extensions = [Extension("clogreg._kernel", [KERNEL_SOURCE], include_dirs=[KERNEL_PARTS])]
 # The target is the build machine, except for macOS cross builds (ARCHFLAGS="-arch arm64").
 x86_64 = platform.machine().lower() in ("x86_64", "amd64") and \
     "arm64" not in os.environ.get("ARCHFLAGS", "")
 if _flag("CLOGREG_AVX2", "1") and x86_64:
     # Declared with the kernel's source, so that the sdist is the same either way;
     # build_extensions swaps in the generated file (or drops it for MSVC).
-    extensions.append(Extension(AVX2_MODULE, [KERNEL_SOURCE]))
+    extensions.append(Extension(AVX2_MODULE, [KERNEL_SOURCE], include_dirs=[KERNEL_PARTS]))
 
 setup(
     ext_modules=extensions,

@@ -53,6 +53,25 @@ from .bench_solvers import markdown as solvers_markdown
 from .bench_solvers import time_to_solution
 
 
+# Measured once, when the kernel's constants were chosen (the kernel's comments point to
+# this section of BENCHMARKS.md); kept verbatim in every rewrite of the file.
+KERNEL_TUNING = """\
+## Kernel tuning constants
+
+Measured when each constant and layout choice of the kernel was made; the comments in
+`src/clogreg/_kernel.pyx` and `src/clogreg/_kernel/simd.h` point here (run_all.py does not
+re-measure them).
+
+| where | choice | measured then |
+|---|---|---|
+| `_SMALL_D = 10` (`_kernel.pyx`) | the binary pass does its two matrix-vector products in its own loops up to 10 columns, BLAS gemv above | `benchmarks/bench_epoch.py --cols 10`, float64: the epoch took 1.5x the `X.sum()` time with its own loops, 1.75x with gemv; from 12 columns on gemv is as fast or faster |
+| `clogreg_rows_dot_f` (`simd.h`) | float32 rows of up to 10 columns: one row per AVX2 register, the same sums in plain C in the baseline build; float64 keeps the 4-row loops of `_small_matvec` | 1,000,000 x 10 float32: the AVX2 code took 0.88x the time of the 4-row loops, the plain C 1.2x |
+| `_NEWTON_TILE_ELEMS = 32768` (`_kernel.pyx`) | Newton tiles of up to 32,768 values, work arrays on the heap | 1.2x faster than 8,192-value tiles on 569 x 30, 1.07x on 200,000 x 200 |
+| `newton_pass` scratch (`_kernel/newton.pxi`) | malloc (MemoryError on failure, before nogil), not NumPy | 80 x 2 float64: with the scratch from `np.empty` the pass took 1.16x the CPU time of the previous commit's, with malloc 1.05x (the rest: the shape checks); 569 x 30: 1.03x against 1.01x |
+| `_sgd_epochs` (`_kernel/epochs.pxi`) | the SGD epochs in a cdef function of their own, the work arrays its parameters, called by `sgd_fit` after it allocates them | one epoch, batches of 256, 1,000,000 x 10: the same loop inside `sgd_fit` beside the NumPy allocations took 1.12x (float32) to 1.23x (float64) the CPU time (paired, same process, against the previous commit); in a function of its own 0.97x to 0.98x |
+"""
+
+
 # ----------------------------------------------------------------- contenders
 def torch_epochs(X, y, lr, epochs):
     """The tutorial's loop in PyTorch: summed BCE on logits, autograd, plain step."""
@@ -220,6 +239,7 @@ def main():
             print("\n".join(md[-len(res) - 3:]), flush=True)
 
     md += targets(results, big)
+    md += KERNEL_TUNING.splitlines() + [""]
     elapsed = time.perf_counter() - t_start
     md += [f"Suite run time: {elapsed / 60:.1f} min.", ""]
     Path(args.out).write_text("\n".join(md))

@@ -13,9 +13,3 @@ def dense_objective(X, y, sample_weight=None, *, n_out=1, fit_intercept=True,
     rows = DenseRows(X, y, sw, n_out, n_threads)
     return LogisticObjective(rows, fit_intercept, alpha_l2, alpha_l1, stats)
 
-
-def work_arrays(n_samples, n_features, dtype, n_out=1, chunk_rows=4096):
-    """The per-chunk work arrays of a direct kernel call."""
-    n_chunks = -(-n_samples // chunk_rows)
-    return (np.empty((n_chunks, n_out * n_features), dtype=dtype),
-            np.empty((n_chunks, 3 if n_out == 1 else 2 + n_out)))

@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import work_arrays
+
 
 from clogreg import _dispatch, _kernel, _rows
 
@@ -70,12 +70,11 @@ def test_loss_grad_identical_for_every_row_length(dtype, d):
 
 
 def loss_grad_run(X, y, sw, w, b, n_threads=1):
-    """A call of ``module.loss_grad`` returning every output and work array."""
+    """A call of ``module.loss_grad`` returning every output."""
     def run(module):
         grad = np.empty_like(w)
-        cg, cs = work_arrays(*X.shape, X.dtype)
-        out = module.loss_grad(X, y, sw, w, b, grad, cg, cs, n_threads)
-        return out, grad, cg, cs
+        out = module.loss_grad(X, y, sw, w, b, grad, n_threads)
+        return out, grad
     return run
 
 
@@ -102,8 +101,7 @@ def test_multinomial_loss_grad_identical(dtype, weighted):
 
     def run(module):
         grad, grad_b = np.empty_like(W), np.empty(K)
-        cg, cs = work_arrays(*X.shape, dtype, K)
-        out = module.multinomial_loss_grad(X, y, sw, W, b, grad, grad_b, cg, cs, 2)
+        out = module.multinomial_loss_grad(X, y, sw, W, b, grad, grad_b, 2)
         return out, grad, grad_b
 
     assert_identical(*both(run))
@@ -123,10 +121,8 @@ def test_gd_fit_identical(dtype, weighted, n_classes, alpha_l2, alpha_l1):
     def run(module):
         w, b = np.zeros(K * X.shape[1], dtype), np.zeros(K)
         hist = np.empty((3, epochs))
-        cg, cs = work_arrays(*X.shape, dtype, K)
-        out = module.gd_fit(X, y, sw, w, b, hist[0], hist[1], hist[2], np.empty_like(w),
-                            cg, cs, 2e-5, alpha_l2, alpha_l1, True, epochs, 0.0,
-                            float(X.shape[0]), 2)
+        out = module.gd_fit(X, y, sw, w, b, hist, 2e-5, alpha_l2, alpha_l1, True, epochs,
+                            0.0, float(X.shape[0]), 2)
         return out, w, b, hist
 
     base, fast = both(run)
@@ -159,7 +155,7 @@ def test_newton_pass_identical(dtype, weighted):
 def test_sgd_fit_identical(dtype, weighted, n_classes):
     X, y, sw = make_data(dtype, n_classes=n_classes)
     sw = sw if weighted else np.empty(0, dtype)
-    n, d = X.shape
+    d = X.shape[1]
     K = 1 if n_classes == 2 else n_classes
     B, epochs = 5000, 4  # batches of two chunks, and a short last batch
 
@@ -167,12 +163,8 @@ def test_sgd_fit_identical(dtype, weighted, n_classes):
         w, b = np.zeros(K * d, dtype), np.zeros(K)
         hist = np.empty((3, epochs))
         rng_state, seen = np.array([12345], dtype=np.uint64), np.zeros(1)
-        cg, cs = work_arrays(B, d, dtype, K)
-        out = module.sgd_fit(X, y, sw, w, b, hist[0], hist[1], hist[2],
-                             np.arange(n, dtype=np.int64), np.empty((B, d), dtype),
-                             np.empty(B, dtype), np.empty(B if weighted else 0, dtype),
-                             np.empty_like(w), cg, cs, rng_state, seen, 1e-3, 0.5,
-                             1.0, 0.5, True, epochs, 0.0, 5)
+        out = module.sgd_fit(X, y, sw, w, b, hist, rng_state, seen, 1e-3, 0.5, 1.0, 0.5,
+                             True, B, epochs, 0.0, 5)
         return out, w, b, hist, rng_state
 
     base, fast = both(run)

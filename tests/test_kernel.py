@@ -1,7 +1,10 @@
 """The Cython kernel against independent references (NumPy, finite differences)."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
-from helpers import dense_objective, work_arrays
+from helpers import dense_objective
 from reference import gradient_descent as numpy_gd
 from reference import objective
 
@@ -78,8 +81,7 @@ def test_gradient_matches_finite_differences(weighted):
     rng = np.random.default_rng(4)
     w, b = rng.standard_normal(4), 0.3
     grad = np.empty(4)
-    chunk_grad, chunk_stats = work_arrays(500, 4, np.float64)
-    loss, grad_b, _ = _kernel.loss_grad(X, y, sw, w, b, grad, chunk_grad, chunk_stats)
+    loss, grad_b, _ = _kernel.loss_grad(X, y, sw, w, b, grad)
     s = None if not weighted else sw
     assert loss == pytest.approx(objective(X, y, w, b, s), rel=1e-12)
     h = 1e-6
@@ -98,9 +100,8 @@ def test_stable_for_huge_margins(dtype):
     X = np.array([[1e4], [-1e4], [1e4], [-1e4]], dtype=dtype)
     y = np.array([1.0, 0.0, 0.0, 1.0], dtype=dtype)  # two right, two badly wrong
     grad = np.empty(1, dtype)
-    cg, cs = work_arrays(4, 1, dtype)
-    loss, _, correct = _kernel.loss_grad(X, y, np.empty(0, dtype),
-                                              np.ones(1, dtype), 0.0, grad, cg, cs)
+    loss, _, correct = _kernel.loss_grad(X, y, np.empty(0, dtype), np.ones(1, dtype), 0.0,
+                                         grad)
     assert np.isfinite(loss) and np.all(np.isfinite(grad))
     assert loss == pytest.approx(objective(X, y, np.ones(1), 0.0), rel=1e-6)  # = 2e4
     assert correct == 2
@@ -135,11 +136,138 @@ def test_nonfinite_step_is_reported_not_returned():
 
 def test_kernel_rejects_inconsistent_shapes():
     X, y = make_data(n=10, d=2)
-    cg, cs = work_arrays(10, 2, np.float64)
     with pytest.raises(ValueError, match="inconsistent shapes"):
-        _kernel.loss_grad(X, y[:5], np.empty(0), np.zeros(2), 0.0, np.empty(2), cg, cs)
+        _kernel.loss_grad(X, y[:5], np.empty(0), np.zeros(2), 0.0, np.empty(2))
     with pytest.raises(ValueError, match="inconsistent shapes"):
-        _kernel.loss_grad(X, y, np.empty(0), np.zeros(3), 0.0, np.empty(3), cg, cs)
+        _kernel.loss_grad(X, y, np.empty(0), np.zeros(3), 0.0, np.empty(3))
+
+
+def kernel_call(name, **changed):
+    """Call ``_kernel.<name>`` on consistent arrays (n = 10, d = 2; K = 3 classes for
+    the multinomial calls), with the arguments in ``changed`` replaced."""
+    n, d, K = 10, 2, 3
+    X, y = make_data(n=n, d=d)
+    multinomial = name == "multinomial_loss_grad" or changed.pop("multinomial", False)
+    if multinomial:
+        y = np.arange(n, dtype=np.float64) % K
+    p, n_out = (K * d, K) if multinomial else (d, 1)
+    data = {"X": X, "y": y, "sw": np.empty(0)}
+    args = {
+        "loss_grad": {**data, "w": np.zeros(d), "b": 0.0, "grad": np.empty(d)},
+        "multinomial_loss_grad": {**data, "W": np.zeros(p), "b": np.zeros(K),
+                                  "grad": np.empty(p), "grad_b": np.empty(K)},
+        "column_stats": {"X": X, "sw": np.empty(0), "y": y, "out": np.empty((3, d))},
+        "newton_pass": {**data, "w": np.zeros(d), "b": 0.0, "grad": np.empty(d),
+                        "H": np.empty((d, d)), "H_wb": np.empty(d)},
+        "cd_quadratic": {"A": np.eye(d), "g": np.ones(d), "theta": np.zeros(d),
+                         "l1": np.zeros(d), "delta": np.zeros(d), "max_sweeps": 10,
+                         "tol": 1e-12},
+        "gd_fit": {**data, "w": np.zeros(p), "b": np.zeros(n_out),
+                   "hist": np.empty((3, 5)), "lr": 0.1, "alpha_l2": 0.0, "alpha_l1": 0.0,
+                   "fit_intercept": True, "max_iter": 5, "tol": 0.0, "grad_scale": 1.0},
+        "sgd_fit": {**data, "w": np.zeros(p), "b": np.zeros(n_out),
+                    "hist": np.empty((3, 5)), "rng_state": np.array([7], dtype=np.uint64),
+                    "epochs_seen": np.zeros(1), "eta0": 0.1, "power_t": 0.0,
+                    "alpha_l2": 0.0, "alpha_l1": 0.0, "fit_intercept": True,
+                    "batch_size": 4, "max_epochs": 5, "tol": 0.0, "n_iter_no_change": 5},
+    }[name]
+    assert set(changed) <= set(args)
+    args.update(changed)
+    return getattr(_kernel, name)(*args.values())
+
+
+def test_kernel_calls_are_consistent_as_built():
+    # the helper's baseline: every call below fails only by what it changes
+    for name in ("loss_grad", "multinomial_loss_grad", "column_stats", "newton_pass",
+                 "cd_quadratic", "gd_fit", "sgd_fit"):
+        kernel_call(name)
+    kernel_call("gd_fit", multinomial=True)
+    kernel_call("sgd_fit", multinomial=True)
+
+
+@pytest.mark.parametrize("name, changed, message", [
+    ("loss_grad", {"y": np.zeros(5)},
+     r"loss_grad: inconsistent shapes: y has shape \(5,\), expected \(10,\)$"),
+    ("loss_grad", {"sw": np.ones(7)}, r"sw has shape \(7,\), expected \(10,\) or \(0,\)"),
+    ("loss_grad", {"w": np.zeros(3)}, r"w has shape \(3,\), expected \(2,\)"),
+    ("loss_grad", {"grad": np.empty(1)}, r"grad has shape \(1,\), expected \(2,\)"),
+    ("loss_grad", {"X": np.empty((0, 2))},
+     r"X must have at least one row and one column, got shape \(0, 2\)"),
+    ("multinomial_loss_grad", {"W": np.zeros(4)}, r"W has shape \(4,\), expected \(6,\)"),
+    ("multinomial_loss_grad", {"grad": np.empty(4)},
+     r"grad has shape \(4,\), expected \(6,\)"),
+    ("multinomial_loss_grad", {"grad_b": np.empty(2)},
+     r"grad_b has shape \(2,\), expected \(3,\)"),
+    ("multinomial_loss_grad", {"b": np.zeros(1), "W": np.zeros(2), "grad_b": np.empty(1)},
+     r"b must have one entry per class, K >= 2, got shape \(1,\)"),
+    ("multinomial_loss_grad", {"y": np.full(10, 3.0)}, r"class indices must lie in \[0, 3\)"),
+    ("column_stats", {"out": np.empty((2, 2))}, r"out has shape \(2, 2\), expected \(3, 2\)"),
+    ("column_stats", {"y": np.zeros(4)}, r"y has shape \(4,\), expected \(10,\) or \(0,\)"),
+    ("newton_pass", {"H": np.empty((2, 3))}, r"H has shape \(2, 3\), expected \(2, 2\)"),
+    ("newton_pass", {"H_wb": np.empty(3)}, r"H_wb has shape \(3,\), expected \(2,\)"),
+    ("cd_quadratic", {"A": np.ones((3, 2))}, r"A has shape \(3, 2\), expected \(3, 3\)"),
+    ("cd_quadratic", {"delta": np.zeros(3)}, r"delta has shape \(3,\), expected \(2,\)"),
+    ("gd_fit", {"hist": np.empty((3, 4))},
+     r"gd_fit: inconsistent shapes: hist has shape \(3, 4\), expected \(3, 5\)"),
+    ("gd_fit", {"multinomial": True, "w": np.zeros(2)}, r"w has shape \(2,\), expected \(6,\)"),
+    ("gd_fit", {"lr": 0.0}, r"lr must be positive"),
+    ("sgd_fit", {"hist": np.empty((2, 5))}, r"hist has shape \(2, 5\), expected \(3, 5\)"),
+    ("sgd_fit", {"w": np.zeros(3)},
+     r"sgd_fit: inconsistent shapes: w has shape \(3,\), expected \(2,\)"),
+    ("sgd_fit", {"multinomial": True, "y": np.full(10, -1.0)}, r"class indices must lie in"),
+    ("sgd_fit", {"rng_state": np.zeros(2, np.uint64)},
+     r"rng_state has shape \(2,\), expected \(1,\)"),
+    ("sgd_fit", {"rng_state": np.zeros(1, np.uint64)}, r"rng_state must be nonzero"),
+    ("sgd_fit", {"epochs_seen": np.zeros(0)}, r"epochs_seen has shape \(0,\), expected \(1,\)"),
+    ("sgd_fit", {"batch_size": 0}, r"batch_size must be positive, got 0"),
+])
+def test_kernel_names_the_array_and_both_shapes(name, changed, message):
+    with pytest.raises(ValueError, match=message):
+        kernel_call(name, **changed)
+
+
+MEMORY_SCRIPT = """
+import resource, sys
+import numpy as np
+from clogreg import _kernel
+
+# n = 64 chunks, K * d = 2**18: per-chunk gradients of 64 x 2**18 float64 (128 MiB) and
+# a tile's logits (256 x 2**18: 512 MiB), from inputs of a few MiB
+n, d, K = 64 * _kernel.CHUNK_ROWS, 1, 2**18
+X, y, sw = np.ones((n, d)), np.zeros(n), np.empty(0)
+W, b = np.zeros(K * d), np.zeros(K)
+calls = {
+    "multinomial_loss_grad": lambda: _kernel.multinomial_loss_grad(
+        X, y, sw, W, b, np.empty(K * d), np.empty(K)),
+    "gd_fit": lambda: _kernel.gd_fit(X, y, sw, W.copy(), b.copy(), np.empty((3, 1)), 0.1,
+                                     0.0, 0.0, True, 1, 0.0, 1.0),
+    "sgd_fit": lambda: _kernel.sgd_fit(X, y, sw, W.copy(), b.copy(), np.empty((3, 1)),
+                                       np.array([7], np.uint64), np.zeros(1), 0.1, 0.0,
+                                       0.0, 0.0, True, n, 1, 0.0, 5),
+}
+with open("/proc/self/statm") as f:
+    used = int(f.read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (used + 64 * 2**20, resource.RLIM_INFINITY))
+for name, call in calls.items():
+    try:
+        call()
+    except MemoryError:
+        print(name, "MemoryError")
+    else:
+        print(name, "returned")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs RLIMIT_AS and /proc")
+def test_failed_work_allocation_raises_memory_error():
+    # Under a limit on the address space, the kernel's work arrays cannot be allocated:
+    # a MemoryError before any loop (it once came back as a NaN loss, reported as a
+    # step "too large"). A subprocess, so that the limit binds nothing else.
+    proc = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:3] == ["multinomial_loss_grad MemoryError",
+                                           "gd_fit MemoryError", "sgd_fit MemoryError"]
 
 
 def test_tests_use_the_installed_package():

@@ -25,6 +25,11 @@ def test_sdist_ships_the_pyx_and_no_generated_c(tmp_path):
     assert "src/clogreg/_kernel.pyx" in names
     assert not sorted(name for name in names if name.endswith(".c")), names
     assert sorted(name for name in names if name.endswith(".pyx")) == ["src/clogreg/_kernel.pyx"]
+    # the parts that _kernel.pyx includes: every one in the source tree, and simd.h
+    parts = sorted(path.relative_to(ROOT).as_posix()
+                   for path in (ROOT / "src" / "clogreg" / "_kernel").glob("*.pxi"))
+    assert parts and set(parts) <= names, parts
+    assert "src/clogreg/_kernel/simd.h" in names
     assert {"setup.py", "pyproject.toml", "tests/reference.py", "tests/test_kernel.py"} <= names
 
 
@@ -43,3 +48,4 @@ def test_installed_package_ships_no_sources():
             os.environ.get("CLOGREG_AVX2", "1").strip().lower() not in ("0", "", "false", "no"):
         assert avx2, names
     assert not [name for name in names if name.endswith((".pyx", ".pxd", ".c"))], names
+    assert not (package / "_kernel").exists()  # the kernel's .pxi parts and simd.h

@@ -226,10 +226,7 @@ def test_sparse_and_dense_passes_agree_to_rounding(dtype):
     w = (np.random.default_rng(22).standard_normal(d) * 0.4).astype(dtype)
     loss, grad_b, correct, grad, _ = binary_pass(data, indices, indptr, d, y, sw, w, 0.1)
     dense_grad = np.empty(d, dtype)
-    n_chunks = -(-n // _kernel.CHUNK_ROWS)
-    dl, dgb, dc = _kernel.loss_grad(Xd, y, sw, w, 0.1, dense_grad,
-                                    np.empty((n_chunks, d), dtype),
-                                    np.empty((n_chunks, 3)))
+    dl, dgb, dc = _kernel.loss_grad(Xd, y, sw, w, 0.1, dense_grad)
     rtol = 1e-12 if dtype == np.float64 else 2e-6
     assert loss == pytest.approx(dl, rel=rtol)
     np.testing.assert_allclose(grad, dense_grad, rtol=50 * rtol,
@@ -242,16 +239,14 @@ def test_sparse_and_dense_passes_agree_to_rounding(dtype):
     b = np.array([0.1, -0.2, 0.3])
     ml, _mc, mg, mgb = multinomial_pass(data, indices, indptr, d, ym, sw, W, b)
     dense_mg, dense_mgb = np.empty(K * d, dtype), np.empty(K)
-    dml, _dmc = _kernel.multinomial_loss_grad(Xd, ym, sw, W, b, dense_mg, dense_mgb,
-                                             np.empty((n_chunks, K * d), dtype),
-                                             np.empty((n_chunks, 2 + K)))
+    dml, _dmc = _kernel.multinomial_loss_grad(Xd, ym, sw, W, b, dense_mg, dense_mgb)
     assert ml == pytest.approx(dml, rel=rtol)
     np.testing.assert_allclose(mg, dense_mg, rtol=50 * rtol,
                                atol=50 * rtol * np.abs(dense_mg).max())
     np.testing.assert_allclose(mgb, dense_mgb, rtol=50 * rtol, atol=rtol * n)
     out, dense_out = np.empty((3, d)), np.empty((3, d))
     _kernel.csr_column_stats(data, indices, indptr, d, sw, y, out)
-    _kernel.column_stats(Xd, sw, y, np.empty((n_chunks, 3 * d)), dense_out)
+    _kernel.column_stats(Xd, sw, y, dense_out)
     np.testing.assert_allclose(out, dense_out, rtol=1e-12, atol=1e-12 * n)
 
 

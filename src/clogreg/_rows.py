@@ -71,16 +71,8 @@ class DenseRows:
         self.dtype = X.dtype
         self.sum_weights = weight_sum(sample_weight, self.n_samples)
         self.weighted = sample_weight.size > 0  # (optional: error messages only)
-        self._work = self._work_arrays(self.n_samples)
         self._grad = np.empty(n_out * self.n_features, dtype=X.dtype)
         self._grad_b = np.empty(n_out, dtype=np.float64)
-
-    def _work_arrays(self, n_rows):
-        """The per-chunk partial sums of one pass over n_rows rows."""
-        n_chunks = -(-n_rows // self.kernel.CHUNK_ROWS)
-        width = self.n_out * self.n_features
-        return (np.empty((n_chunks, width), dtype=self.dtype),
-                np.empty((n_chunks, 3 if self.n_out == 1 else 2 + self.n_out)))
 
     # ------------------------------------------------------------------ passes
     def loss_grad(self, w, b):
@@ -92,13 +84,12 @@ class DenseRows:
         k = self.kernel
         if self.n_out == 1:
             loss, gb, correct = k.loss_grad(self.X, self.y, self.sample_weight, w,
-                                            float(b[0]), self._grad, *self._work,
-                                            self.n_threads)
+                                            float(b[0]), self._grad, self.n_threads)
             self._grad_b[0] = gb
         else:
             loss, correct = k.multinomial_loss_grad(
                 self.X, self.y, self.sample_weight, w, np.asarray(b, dtype=np.float64),
-                self._grad, self._grad_b, *self._work, self.n_threads)
+                self._grad, self._grad_b, self.n_threads)
         return loss, self._grad, self._grad_b, correct
 
     def hessian(self, w, b):
@@ -186,39 +177,28 @@ class DenseRows:
         a (3, max_iter) float64 array (loss, accuracy, gradient norm). Returns the
         kernel's ``(n_iter, status)``.
         """
-        grad = np.empty_like(w)
         return self.kernel.gd_fit(
-            self.X, self.y, self.sample_weight, w, b, hist[0], hist[1], hist[2], grad,
-            *self._work, float(lr), float(alpha_l2), float(alpha_l1),
-            bool(fit_intercept), int(max_iter), float(tol), self.sum_weights,
-            int(self.n_threads))
+            self.X, self.y, self.sample_weight, w, b, hist, float(lr), float(alpha_l2),
+            float(alpha_l1), bool(fit_intercept), int(max_iter), float(tol),
+            self.sum_weights, int(self.n_threads))
 
     def sgd_epochs(self, w, b, hist, *, rng_state, epochs_seen, eta0, power_t, alpha_l2,
                    alpha_l1, fit_intercept, batch_size, max_iter, tol, n_iter_no_change):
         """Mini-batch proximal SGD, all epochs in one kernel call (see
         ``_kernel.sgd_fit``); same conventions as `gd_epochs`."""
-        n, d = self.X.shape
-        B = int(min(batch_size, n))
-        weighted = self.sample_weight.size > 0
         return self.kernel.sgd_fit(
-            self.X, self.y, self.sample_weight, w, b, hist[0], hist[1], hist[2],
-            np.arange(n, dtype=np.int64), np.empty((B, d), self.dtype),
-            np.empty(B, self.dtype), np.empty(B if weighted else 0, self.dtype),
-            np.empty_like(w), *self._work_arrays(B), rng_state, epochs_seen,
+            self.X, self.y, self.sample_weight, w, b, hist, rng_state, epochs_seen,
             float(eta0), float(power_t), alpha_l2, alpha_l1, bool(fit_intercept),
-            int(max_iter), float(tol), int(n_iter_no_change))
+            int(batch_size), int(max_iter), float(tol), int(n_iter_no_change))
 
 
 def column_stats(X, sample_weight, n_threads=1, y=None, kernel=None):
     """`ColumnStats` of a dense X: one kernel pass (see `DenseRows.column_stats`)."""
     kernel = _dispatch.kernel if kernel is None else kernel
-    n, d = X.shape
-    k = 2 if y is None else 3
-    out = np.empty((k, d))
-    chunk_sums = np.empty((-(-n // kernel.CHUNK_ROWS), k * d))
+    out = np.empty((2 if y is None else 3, X.shape[1]))
     with np.errstate(over="ignore", invalid="ignore"):
         kernel.column_stats(X, sample_weight, np.empty(0, X.dtype) if y is None else y,
-                            chunk_sums, out, n_threads)
+                            out, n_threads)
     if y is None:
         return ColumnStats(out[0], out[1], None, None, None)
     s = sample_weight.astype(np.float64) if sample_weight.size else None

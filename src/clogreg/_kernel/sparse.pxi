@@ -1,4 +1,4 @@
-# Included at the end of _kernel.pyx: the passes over a CSR matrix (scipy.sparse).
+# The passes over a CSR matrix (scipy.sparse). Included by _kernel.pyx.
 #
 # Design
 # ------
@@ -26,7 +26,12 @@
 #   block, a column index outside [0, d) is never dereferenced (it reads w[0]
 #   instead) and flags the block; the wrapper then raises a ValueError naming the
 #   problem. A malformed matrix never crashes the interpreter.
-from libc.stdint cimport int32_t
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport INFINITY, fabs, isfinite, log, sqrt
+from libc.stdint cimport int32_t, int64_t
+
+import numpy as np
 
 ctypedef fused csr_index:
     int32_t
@@ -605,7 +610,7 @@ def csr_multinomial_loss_grad(data, indices, indptr, n_features, y, sw, W, b, gr
             np.shape(grad)[0] != K * d or np.shape(grad_b)[0] != K:
         raise ValueError("csr_multinomial_loss_grad: y, sample_weight, W, b, grad and "
                          "grad_b have inconsistent shapes")
-    _check_class_indices(y, K)
+    _check_classes("csr_multinomial_loss_grad", K, y)
     rows = csr_block_rows(n, data.shape[0], d, K)
     n_blocks = _csr_n_blocks(n, rows)
     zwork = np.empty((n_blocks, _CSR_TILE_MULTI * K), data.dtype)

@@ -1,0 +1,149 @@
+# The multinomial (softmax) pass: K classes, loss + gradient in one read of X.
+# Included by _kernel.pyx.
+#
+# Per tile of rows: the logits ``Z = X_tile @ W.T + b`` (gemm), per row the stable
+# softmax, the loss and ``R = s * (P - Y)``, then ``G += R.T @ X_tile`` (gemm) while the
+# tile is in cache. The logits of a tile live in a scratch row of the caller's
+# ``logits`` array, one row per thread.
+
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.math cimport INFINITY
+
+import numpy as np
+
+
+cdef void _chunk_multinomial(
+    const floating[:, ::1] X,     # IN  (n, d)
+    const floating[::1] y,        # IN  (n,) class index 0 .. K-1
+    const floating[::1] sw,       # IN  (n,) or (0,)
+    const floating[::1] W,        # IN  (K * d,) row-major (K, d)
+    const double[::1] b,          # IN  (K,)
+    Py_ssize_t c,
+    floating[:, ::1] chunk_grad,  # OUT row c: (R.T @ X[rows]).ravel(), R = s * (P - Y)
+    double[:, ::1] chunk_stats,   # OUT row c: [sum s*loss, n_correct, sum R[:, k] ...]
+    floating* Z,                  # WORK (tile * K,) the logits, then R, of a tile
+) noexcept nogil:
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = b.shape[0]
+    cdef Py_ssize_t start = c * _CHUNK_ROWS
+    cdef Py_ssize_t stop = min(start + _CHUNK_ROWS, n)
+    cdef Py_ssize_t tile = _tile_rows(d)
+    cdef bint weighted = sw.shape[0] > 0
+    cdef floating* G = &chunk_grad[c, 0]
+    cdef floating* zi
+    cdef floating m, total, zy, r, si
+    cdef double loss = 0.0, correct = 0.0
+    cdef Py_ssize_t i, k, t0, t_rows, yi, kmax
+    for k in range(K * d):
+        G[k] = 0
+    for k in range(K):
+        chunk_stats[c, 2 + k] = 0.0
+    t0 = start
+    while t0 < stop:
+        t_rows = min(tile, stop - t0)
+        # Z = X[t0:t0 + t_rows] @ W.T        (t_rows, K)
+        _gemm(RowMajor, NoTrans, Trans, <int>t_rows, <int>K, <int>d, <floating>1,
+              &X[t0, 0], <int>d, &W[0], <int>d, <floating>0, Z, <int>K)
+        for i in range(t_rows):
+            zi = Z + i * K
+            yi = <Py_ssize_t>y[t0 + i]
+            si = sw[t0 + i] if weighted else 1
+            m = -INFINITY
+            kmax = 0
+            for k in range(K):
+                zi[k] += <floating>b[k]
+                if zi[k] > m:
+                    m = zi[k]
+                    kmax = k
+            zy = zi[yi]
+            # softmax with the largest logit subtracted: every exp() is <= 1, and the
+            # sum is >= 1, so log(total) never sees 0 or overflow
+            total = 0
+            for k in range(K):
+                zi[k] = _exp(zi[k] - m)
+                total += zi[k]
+            loss += si * (_log(total) + m - zy)      # -log softmax(z)[y]
+            correct += kmax == yi
+            for k in range(K):
+                r = si * (zi[k] / total - (k == yi))  # s * (p_k - [k == y])
+                zi[k] = r
+                chunk_stats[c, 2 + k] += r
+        # G += R.T @ X[t0:t0 + t_rows]       (K, d)
+        _gemm(RowMajor, Trans, NoTrans, <int>K, <int>d, <int>t_rows, <floating>1,
+              Z, <int>K, &X[t0, 0], <int>d, <floating>1, G, <int>d)
+        t0 += t_rows
+    chunk_stats[c, 0] = loss
+    chunk_stats[c, 1] = correct
+
+
+cdef double _multinomial_loss_grad(
+    const floating[:, ::1] X,     # IN  (n, d)
+    const floating[::1] y,        # IN  (n,)
+    const floating[::1] sw,       # IN  (n,) or (0,)
+    const floating[::1] W,        # IN  (K * d,)
+    const double[::1] b,          # IN  (K,)
+    floating[::1] grad,           # OUT (K * d,)
+    double[::1] grad_b,           # OUT (K,)
+    double* n_correct,            # OUT
+    floating[:, ::1] chunk_grad,  # WORK (n_chunks, K * d)
+    double[:, ::1] chunk_stats,   # WORK (n_chunks, 2 + K): see _chunk_work
+    floating[:, ::1] logits,      # WORK (_n_workers(n_threads, n_chunks), tile * K)
+    int n_threads,
+) noexcept nogil:
+    """Return sum(s * -log softmax) and fill the gradients: one pass over X."""
+    cdef Py_ssize_t n_chunks = chunk_grad.shape[0], K = b.shape[0]
+    cdef Py_ssize_t c, j
+    if n_threads > 1 and n_chunks > 1:
+        # the scratch row is the thread's own; which thread runs a chunk never changes
+        # the result
+        for c in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
+            _chunk_multinomial(X, y, sw, W, b, c, chunk_grad, chunk_stats,
+                               &logits[threadid(), 0])
+    else:
+        for c in range(n_chunks):
+            _chunk_multinomial(X, y, sw, W, b, c, chunk_grad, chunk_stats, &logits[0, 0])
+    _sum_chunk_grads(chunk_grad, grad)
+    for j in range(K):
+        grad_b[j] = _sum_chunk_stat(chunk_stats, 2 + j)
+    n_correct[0] = _sum_chunk_stat(chunk_stats, 1)
+    return _sum_chunk_stat(chunk_stats, 0)
+
+
+cdef _logits_work(Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_classes, int n_threads, dtype):
+    """The softmax pass's scratch: a tile's logits per thread that can run a chunk."""
+    return np.empty((_n_workers(n_threads, _n_chunks(n)), _tile_rows(d) * n_classes),
+                    dtype=dtype)
+
+
+def multinomial_loss_grad(
+    const floating[:, ::1] X,     # IN  (n, d)
+    const floating[::1] y,        # IN  (n,) class index 0 .. K-1
+    const floating[::1] sw,       # IN  (n,) or (0,)
+    const floating[::1] W,        # IN  (K * d,) row-major (K, d)
+    const double[::1] b,          # IN  (K,)
+    floating[::1] grad,           # OUT (K * d,)
+    double[::1] grad_b,           # OUT (K,)
+    int n_threads=1,
+):
+    """Multinomial log-loss and its gradient in one pass over X.
+
+    Returns ``(loss, n_correct)`` with ``loss = sum(s * -log softmax(X W.T + b)[y])``
+    and fills ``grad = (R.T @ X).ravel()``, ``grad_b = R.sum(0)``, where
+    ``R = s * (softmax - onehot(y))``. No penalty is included.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = b.shape[0]
+    _check_data("multinomial_loss_grad", n, d, y.shape[0], sw.shape[0])
+    _check_classes("multinomial_loss_grad", K, y)
+    _check_vector("multinomial_loss_grad", "W", W.shape[0], K * d)
+    _check_vector("multinomial_loss_grad", "grad", grad.shape[0], K * d)
+    _check_vector("multinomial_loss_grad", "grad_b", grad_b.shape[0], K)
+    dtype = np.float32 if floating is float else np.float64
+    cdef floating[:, ::1] chunk_grad
+    cdef double[:, ::1] chunk_stats
+    chunk_grad, chunk_stats = _chunk_work(n, K * d, K, dtype)
+    cdef floating[:, ::1] logits = _logits_work(n, d, K, n_threads, dtype)
+    cdef double loss, correct = 0.0
+    with nogil:
+        loss = _multinomial_loss_grad(X, y, sw, W, b, grad, grad_b, &correct,
+                                      chunk_grad, chunk_stats, logits, n_threads)
+    return loss, correct
