@@ -85,7 +85,10 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
         but can be slow on badly conditioned data. A number is used as given: with
         summed gradients a good step shrinks as the number of rows grows.
         ``"sgd"``: the first step on the *mean* objective; ``"auto"`` is ``1/L_max``
-        for the largest per-row Lipschitz constant (scikit-learn's SAG step).
+        for the largest per-row Lipschitz constant (scikit-learn's SAG step). With
+        ``"auto"`` and an L2 penalty the intercept, which is not penalised, steps by
+        the data term's bound alone (a longer step), so that under a strong penalty
+        it still reaches the log-odds of the base rate at the data's pace.
     batch_size : int >= 1, default=256
         ``"sgd"`` and ``partial_fit``: rows per mini-batch.
     lr_schedule : {"invscaling", "constant"}, default="invscaling"

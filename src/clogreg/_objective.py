@@ -117,6 +117,11 @@ class LogisticObjective:
             raise self.scale_error()
 
     def lipschitz_bound(self):
+        """Upper bound on the Lipschitz constant of the gradient of F (see
+        `lipschitz_bounds`, whose first value this is)."""
+        return self.lipschitz_bounds()[0]
+
+    def lipschitz_bounds(self):
         """Upper bound on the Lipschitz constant of the gradient of F.
 
         The Hessian is ``A.T @ diag(s * c_i) @ A + alpha_l2 * I`` with ``A = [X, 1]``
@@ -134,7 +139,7 @@ class LogisticObjective:
             if self.n_features <= GRAM_MAX_FEATURES:
                 gram = self.rows.gram(fit_b)
                 if not np.isfinite(gram).all():
-                    return np.inf
+                    return np.inf, np.inf
                 frob = float(np.trace(gram)) - (total if fit_b else 0.0)
                 top = float(scipy.linalg.eigvalsh(
                     gram, subset_by_index=[gram.shape[0] - 1] * 2)[0])
@@ -142,16 +147,31 @@ class LogisticObjective:
                 frob = self.rows.squared_norm_sum()
                 top = frob + (total if fit_b else 0.0)
         if not np.isfinite(top) or not self._gradient_fits(frob):
-            return np.inf
-        return c * top + self.alpha_l2
+            return np.inf, np.inf
+        return c * top + self.alpha_l2, c * top
 
     def sgd_step_bound(self):
-        """1 / (max per-row Lipschitz constant of the mean objective): a safe SGD
-        step."""
+        """``(eta0, ratio)``: 1 / (max per-row Lipschitz constant of the mean
+        objective), a safe SGD step, and how much longer the intercepts' step may be
+        (`intercept_step_ratio`)."""
         c = 0.25 if self.n_out == 1 else 0.5
-        bound = c * self.rows.max_row_norm(self.fit_intercept) + \
-            self.alpha_l2 / self.n_samples
-        return 1.0 / bound if bound > 0 else 1.0
+        data = c * self.rows.max_row_norm(self.fit_intercept)
+        bound = data + self.alpha_l2 / self.n_samples
+        return (1.0 / bound if bound > 0 else 1.0), self.intercept_step_ratio(data, bound)
+
+    def intercept_step_ratio(self, data_bound, bound):
+        """The intercepts' step over the coefficients' for automatic steps.
+
+        The intercepts are not penalised: their curvature is the data term's alone,
+        ``data_bound``, where the coefficients' step must also cover the L2 term
+        (``bound``). Each block then steps at 1 / (its own bound): the step is stable
+        (the preconditioned Lipschitz constant stays below 2) and, under a strong
+        penalty, the intercept still reaches the log-odds of the base rate at the
+        data's pace instead of the penalty's. 1 without an intercept or a penalty."""
+        if not (self.fit_intercept and self.alpha_l2 > 0 and data_bound > 0):
+            return 1.0
+        ratio = bound / data_bound
+        return ratio if 1.0 <= ratio < np.inf else 1.0
 
     def _gradient_fits(self, frob):
         """Whether every gradient sum ``sum_i s_i |x_ij|`` (<= sqrt(total * frob)) is
@@ -168,6 +188,33 @@ class LogisticObjective:
                 f"multiplying C by k)")
         return ValueError(f"X has values so large that {what} overflows {self.dtype}; "
                           f"rescale X (e.g. sklearn.preprocessing.StandardScaler)")
+
+
+def proximal_step(w, b, grad, grad_b, step, *, grad_div, alpha_l2, alpha_l1,
+                  fit_intercept, b_ratio=1.0):
+    """The kernel's proximal gradient step in NumPy, for the epoch loops that run in
+    Python (layouts without the kernel's loops): ``(new_w, new_b, gmax)``, or None
+    when the step is not finite::
+
+        w' = soft_threshold(w - step * (grad / grad_div + alpha_l2 * w), step * alpha_l1)
+        b' = b - b_ratio * step * grad_b / grad_div         (only with an intercept)
+
+    computed in float64, ``new_w`` in w's dtype; ``gmax`` is the largest change, an
+    intercept's divided by ``b_ratio`` (its step is b_ratio times longer: it is not
+    penalised, see `LogisticObjective.intercept_step_ratio`).
+    """
+    w64 = w.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        new_w = w64 - step * (np.asarray(grad, np.float64) / grad_div + alpha_l2 * w64)
+        thresh = step * alpha_l1
+        new_w = np.where(new_w > thresh, new_w - thresh,
+                         np.where(new_w < -thresh, new_w + thresh, 0.0))
+        new_b = b - (b_ratio * step) * grad_b / grad_div if fit_intercept else b.copy()
+        if not (np.isfinite(new_w).all() and np.isfinite(new_b).all()):
+            return None
+        gmax = max(float(np.abs(w64 - new_w).max(initial=0.0)),
+                   float(np.abs(b - new_b).max(initial=0.0)) / b_ratio)
+    return new_w.astype(w.dtype), new_b, gmax
 
 
 #: Up to this many features the "auto" step of "gd" uses the exact largest eigenvalue

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _dispatch
+from ._objective import proximal_step
 from ._rows import ColumnStats, weight_sum
 
 
@@ -133,37 +134,9 @@ class SparseRows:
         return float(norms.max()) if norms.size else 0.0
 
     # ------------------------------------------------- epoch loops (Python)
-    def gd_epochs(self, w, b, hist, *, lr, alpha_l2, alpha_l1, fit_intercept, max_iter,
-                  tol):
-        """Full-batch proximal gradient descent, as `DenseRows.gd_epochs` (the dense
-        kernel's ``gd_fit``: same history, stopping rule and status codes), one CSR
-        pass per epoch."""
-        Status = self.kernel.Status
-        status, n_iter = Status.STATUS_MAX_ITER, 0
-        grad_scale = self.sum_weights
-        for epoch in range(max_iter):
-            loss, grad, grad_b, correct = self.loss_grad(w, b)
-            penalty = _penalty(w, alpha_l2, alpha_l1)
-            step = _proximal_step(w, b, grad, grad_b, lr, 1.0, alpha_l2, alpha_l1,
-                                  fit_intercept)
-            if not np.isfinite(loss) or step is None:
-                status = Status.STATUS_NONFINITE
-                break
-            new_w, new_b, gmax = step
-            gmax = gmax / lr
-            hist[0, epoch] = loss + penalty
-            hist[1, epoch] = 100.0 * correct / self.n_samples
-            hist[2, epoch] = gmax / grad_scale
-            w[:] = new_w
-            b[:] = new_b
-            n_iter = epoch + 1
-            if tol > 0 and gmax <= tol * grad_scale:
-                status = Status.STATUS_CONVERGED
-                break
-        return n_iter, int(status)
-
     def sgd_epochs(self, w, b, hist, *, rng_state, epochs_seen, eta0, power_t, alpha_l2,
-                   alpha_l1, fit_intercept, batch_size, max_iter, tol, n_iter_no_change):
+                   alpha_l1, fit_intercept, batch_size, max_iter, tol, n_iter_no_change,
+                   intercept_step_ratio=1.0):
         """Mini-batch proximal SGD on the mean objective, as `DenseRows.sgd_epochs`
         (the dense kernel's ``sgd_fit``: same steps, history and stopping rule), one
         CSR pass per mini-batch of rows gathered from X. The row order of each epoch
@@ -190,8 +163,10 @@ class SparseRows:
                 loss, grad, grad_b, correct = self.loss_grad(w, b, rows=rows)
                 epoch_loss += loss
                 epoch_correct += correct
-                step = _proximal_step(w, b, grad, grad_b, eta, float(m), alpha_l2 / n,
-                                      alpha_l1 / n, fit_intercept)
+                step = proximal_step(w, b, grad, grad_b, eta, grad_div=float(m),
+                                     alpha_l2=alpha_l2 / n, alpha_l1=alpha_l1 / n,
+                                     fit_intercept=fit_intercept,
+                                     b_ratio=intercept_step_ratio)
                 if not np.isfinite(loss) or step is None:
                     finite = False
                     break
@@ -219,27 +194,6 @@ class SparseRows:
 def _penalty(w, alpha_l2, alpha_l1):
     w64 = w.astype(np.float64)
     return float(np.sum(0.5 * alpha_l2 * w64 * w64 + alpha_l1 * np.abs(w64)))
-
-
-def _proximal_step(w, b, grad, grad_b, step, grad_div, alpha_l2, alpha_l1, fit_intercept):
-    """The kernel's ``_propose_step`` in NumPy: ``(new_w, new_b, max |change|)``, or
-    None when the step is not finite::
-
-        w' = soft_threshold(w - step * (grad / grad_div + alpha_l2 * w), step * alpha_l1)
-        b' = b - step * grad_b / grad_div
-    """
-    w64 = w.astype(np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        new_w = w64 - step * (grad.astype(np.float64) / grad_div + alpha_l2 * w64)
-        thresh = step * alpha_l1
-        new_w = np.where(new_w > thresh, new_w - thresh,
-                         np.where(new_w < -thresh, new_w + thresh, 0.0))
-        new_b = b - step * grad_b / grad_div if fit_intercept else b.copy()
-        if not (np.isfinite(new_w).all() and np.isfinite(new_b).all()):
-            return None
-        gmax = max(float(np.abs(w64 - new_w).max()) if w64.size else 0.0,
-                   float(np.abs(b - new_b).max()))
-    return new_w.astype(w.dtype), new_b, gmax
 
 
 def csr_column_stats(X, sample_weight, n_threads=1, y=None, kernel=None):

@@ -15,16 +15,22 @@ cdef bint _propose_step(
     floating[::1] grad,           # IN: gradient of the data term; OUT: proposed w
     double[::1] grad_b,           # IN: intercepts' gradient; OUT: proposed b
     double step,
+    double b_ratio,               # the intercepts' step is b_ratio * step
     double grad_div,              # the gradients are divided by this (batch rows)
     double alpha_l2,
     double alpha_l1,
     bint fit_intercept,
-    double* gmax,                 # OUT max |change|
+    double* gmax,                 # OUT max |change|, an intercept's divided by b_ratio
 ) noexcept nogil:
     """Write the proximal gradient step into grad / grad_b; return whether finite.
 
         w' = soft_threshold(w - step * (grad / grad_div + alpha_l2 * w), step * alpha_l1)
-        b' = b - step * grad_b / grad_div
+        b' = b - b_ratio * step * grad_b / grad_div
+
+    The intercepts are not penalised, so their step may be longer than the
+    coefficients' (b_ratio >= 1: see clogreg._objective's step bounds); ``gmax`` then
+    measures each block's change in units of its own step (exactly the plain max
+    |change| when b_ratio is 1).
 
     The proposal replaces the gradients (no longer needed), so that w and b are only
     overwritten (``_take_step``) once the whole step is known to be finite.
@@ -46,9 +52,10 @@ cdef bint _propose_step(
         gmax[0] = max(gmax[0], fabs(wj - new_wj))
         grad[j] = <floating>new_wj
     for k in range(b.shape[0]):
-        grad_b[k] = b[k] - step * grad_b[k] / grad_div if fit_intercept else b[k]
+        grad_b[k] = b[k] - (b_ratio * step) * grad_b[k] / grad_div if fit_intercept \
+            else b[k]
         finite = finite and isfinite(grad_b[k])
-        gmax[0] = max(gmax[0], fabs(b[k] - grad_b[k]))
+        gmax[0] = max(gmax[0], fabs(b[k] - grad_b[k]) / b_ratio)
     return finite
 
 
@@ -78,6 +85,7 @@ def gd_fit(
     double tol,
     double grad_scale,
     int n_threads=1,
+    double intercept_step_ratio=1.0,
 ):
     """Full-batch proximal gradient descent on the summed objective.
 
@@ -87,7 +95,7 @@ def gd_fit(
     parameters, records the objective and the accuracy there, then steps::
 
         w <- soft_threshold(w - lr * (grad_w + alpha_l2 * w), lr * alpha_l1)
-        b <- b - lr * grad_b
+        b <- b - intercept_step_ratio * lr * grad_b
 
     It stops after the step of the first epoch whose gradient mapping
     ``max|old - new| / lr``, divided by ``grad_scale``, is <= tol (tol = 0: never),
@@ -105,6 +113,9 @@ def gd_fit(
     _check_matrix("gd_fit", "hist", hist.shape[0], hist.shape[1], 3, max_iter)
     if not lr > 0:
         raise ValueError(f"gd_fit: lr must be positive, got {lr}")
+    if not 1.0 <= intercept_step_ratio < INFINITY:
+        raise ValueError(f"gd_fit: intercept_step_ratio must be finite and >= 1, got "
+                         f"{intercept_step_ratio}")
     dtype = np.float32 if floating is float else np.float64
     cdef floating[::1] grad = np.empty(p, dtype=dtype)                 # WORK
     cdef double[::1] grad_b = np.empty(K)                              # WORK
@@ -130,7 +141,8 @@ def gd_fit(
             for j in range(p):
                 penalty += 0.5 * alpha_l2 * w[j] * w[j] + alpha_l1 * fabs(w[j])
             finite = isfinite(loss) and _propose_step(
-                w, b, grad, grad_b, lr, 1.0, alpha_l2, alpha_l1, fit_intercept, &gmax)
+                w, b, grad, grad_b, lr, intercept_step_ratio, 1.0, alpha_l2, alpha_l1,
+                fit_intercept, &gmax)
             if not finite:
                 status = STATUS_NONFINITE
                 break
@@ -164,6 +176,7 @@ cdef Status _sgd_epochs(
     double[:, ::1] chunk_stats, floating[:, ::1] logits, uint64_t* state,
     double* epochs_seen, double eta0, double power_t, double alpha_l2, double alpha_l1,
     bint fit_intercept, int max_epochs, double tol, int n_iter_no_change,
+    double b_ratio,               # the intercepts' step over the coefficients'
     int* n_epochs,                # OUT epochs completed
 ) noexcept nogil:
     """The epochs of sgd_fit (which checks and allocates): returns the status.
@@ -221,7 +234,7 @@ cdef Status _sgd_epochs(
             epoch_correct += correct
             # the batch's mean gradient; the penalty per row of the mean objective
             finite = isfinite(loss) and _propose_step(
-                w, b, grad, grad_b, eta, <double>m, alpha_l2 / n, alpha_l1 / n,
+                w, b, grad, grad_b, eta, b_ratio, <double>m, alpha_l2 / n, alpha_l1 / n,
                 fit_intercept, &gmax)
             if not finite:
                 break
@@ -269,6 +282,7 @@ def sgd_fit(
     int max_epochs,
     double tol,
     int n_iter_no_change,
+    double intercept_step_ratio=1.0,
 ):
     """Mini-batch (proximal) SGD on the mean objective ``F = objective / n``.
 
@@ -278,7 +292,7 @@ def sgd_fit(
     (``power_t = 0``: constant)::
 
         w <- soft_threshold(w - eta * (grad_w / m + alpha_l2 / n * w), eta * alpha_l1 / n)
-        b <- b - eta * grad_b / m                           (m rows in the batch)
+        b <- b - intercept_step_ratio * eta * grad_b / m    (m rows in the batch)
 
     Stops after ``max_epochs`` or, with tol > 0, when the epoch's mean loss has not
     improved on the best one by tol for ``n_iter_no_change`` epochs in a row
@@ -297,6 +311,9 @@ def sgd_fit(
         raise ValueError("sgd_fit: rng_state must be nonzero (xorshift64* stays at 0)")
     if batch_size < 1:
         raise ValueError(f"sgd_fit: batch_size must be positive, got {batch_size}")
+    if not 1.0 <= intercept_step_ratio < INFINITY:
+        raise ValueError(f"sgd_fit: intercept_step_ratio must be finite and >= 1, got "
+                         f"{intercept_step_ratio}")
     cdef Py_ssize_t B = min(batch_size, n)
     cdef bint weighted = sw.shape[0] > 0, finite = True
     dtype = np.float32 if floating is float else np.float64
@@ -317,5 +334,6 @@ def sgd_fit(
         status = _sgd_epochs(X, y, sw, w, b, hist, order, Xb, yb, swb, grad, grad_b,
                              chunk_grad, chunk_stats, logits, &rng_state[0],
                              &epochs_seen[0], eta0, power_t, alpha_l2, alpha_l1,
-                             fit_intercept, max_epochs, tol, n_iter_no_change, &n_epochs)
+                             fit_intercept, max_epochs, tol, n_iter_no_change,
+                             intercept_step_ratio, &n_epochs)
     return n_epochs, int(status)

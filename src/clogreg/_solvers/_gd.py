@@ -3,7 +3,8 @@ import functools
 
 import numpy as np
 
-from ._result import Status, SolverResult, run_in_segments
+from .._objective import proximal_step
+from ._result import SolverResult, Status, run_in_segments
 
 
 def gradient_descent(objective, coef, intercept, *, learning_rate, max_iter, tol):
@@ -15,7 +16,8 @@ def gradient_descent(objective, coef, intercept, *, learning_rate, max_iter, tol
     layout over Dask blocks, say) in `gd_epochs_python`, the same loop in Python
     with one loss-and-gradient pass per epoch.
     """
-    lr = step_size(objective) if learning_rate == "auto" else float(learning_rate)
+    lr, ratio = step_size(objective) if learning_rate == "auto" \
+        else (float(learning_rate), 1.0)
     b = np.array(intercept, dtype=np.float64, ndmin=1, copy=True)
     w = np.array(coef, dtype=objective.dtype, copy=True).reshape(-1)
     # the epochs inside the kernel where the rows' layout has that loop, else in Python
@@ -24,63 +26,59 @@ def gradient_descent(objective, coef, intercept, *, learning_rate, max_iter, tol
         epochs = functools.partial(gd_epochs_python, objective)
     n_iter, status, hist = run_in_segments(lambda hist, n: epochs(
         w, b, hist, lr=lr, alpha_l2=objective.alpha_l2, alpha_l1=objective.alpha_l1,
-        fit_intercept=objective.fit_intercept, max_iter=n, tol=tol), max_iter)
+        fit_intercept=objective.fit_intercept, max_iter=n, tol=tol,
+        intercept_step_ratio=ratio), max_iter)
     return SolverResult.from_history(w.reshape(b.shape[0], -1), b, n_iter, status, hist,
                                      step=lr).blame_start(objective, coef, intercept)
 
 
 def gd_epochs_python(objective, w, b, hist, *, lr, alpha_l2, alpha_l1, fit_intercept,
-                     max_iter, tol):
+                     max_iter, tol, intercept_step_ratio=1.0):
     """The kernel's ``gd_fit`` loop in Python, for layouts without ``gd_epochs``.
 
     Same semantics: epoch k makes one pass at the entering (w, b), records the
     objective, the accuracy and the gradient mapping's max-norm (divided by the sum
-    of the weights) in ``hist[:, k]``, then takes the proximal step::
-
-        w <- soft_threshold(w - lr * (grad_w + alpha_l2 * w), lr * alpha_l1)
-        b <- b - lr * grad_b            (only with an intercept)
-
-    The step is computed in float64 and stored in w's dtype; a non-finite loss or
-    step stops the loop before the step (w, b unchanged); with tol > 0 the loop stops
-    after the first step whose gradient mapping ``max|old - new| / lr`` is <= tol
+    of the weights) in ``hist[:, k]``, then takes the proximal step
+    (`clogreg._objective.proximal_step`, in float64, stored in w's dtype). A
+    non-finite loss or step stops the loop before the step (w, b unchanged); with
+    tol > 0 the loop stops after the first step whose gradient mapping is <= tol
     times the weight sum. ``w`` and ``b`` are updated in place; returns the kernel's
     ``(n_iter, status)``.
     """
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr}")
-
-    grad_scale, thresh = objective.sum_weights, lr * alpha_l1
+    grad_scale = objective.sum_weights
     status, n_iter = Status.STATUS_MAX_ITER, 0
-    with np.errstate(over="ignore", invalid="ignore"):
-        for epoch in range(max_iter):
-            loss, grad_w, grad_b, correct = objective.loss_grad(w, b)
-            w64 = w.astype(np.float64)
-            penalty = 0.5 * alpha_l2 * float(w64 @ w64) + alpha_l1 * float(np.abs(w64).sum())
-            new_w = w64 - lr * (grad_w + alpha_l2 * w64)
-            new_w = np.sign(new_w) * np.maximum(np.abs(new_w) - thresh, 0.0)
-            new_b = b - lr * grad_b if fit_intercept else b.copy()
-            if not (np.isfinite(loss) and np.isfinite(new_w).all()
-                    and np.isfinite(new_b).all()):
-                status = Status.STATUS_NONFINITE
-                break
-            gmax = max(float(np.abs(w64 - new_w).max(initial=0.0)),
-                       float(np.abs(b - new_b).max(initial=0.0))) / lr
-            hist[0, epoch] = loss + penalty
-            hist[1, epoch] = objective.accuracy(correct)
-            hist[2, epoch] = gmax / grad_scale
-            w[:] = new_w
-            b[:] = new_b
-            n_iter = epoch + 1
-            if tol > 0 and gmax <= tol * grad_scale:
-                status = Status.STATUS_CONVERGED
-                break
+    for epoch in range(max_iter):
+        loss, grad_w, grad_b, correct = objective.loss_grad(w, b)
+        step = proximal_step(w, b, grad_w, grad_b, lr, grad_div=1.0, alpha_l2=alpha_l2,
+                             alpha_l1=alpha_l1, fit_intercept=fit_intercept,
+                             b_ratio=intercept_step_ratio)
+        if not np.isfinite(loss) or step is None:
+            status = Status.STATUS_NONFINITE
+            break
+        new_w, new_b, gmax = step
+        gmax = gmax / lr
+        w64 = w.astype(np.float64)
+        hist[0, epoch] = loss + 0.5 * alpha_l2 * float(w64 @ w64) + \
+            alpha_l1 * float(np.abs(w64).sum())
+        hist[1, epoch] = objective.accuracy(correct)
+        hist[2, epoch] = gmax / grad_scale
+        w[:] = new_w
+        b[:] = new_b
+        n_iter = epoch + 1
+        if tol > 0 and gmax <= tol * grad_scale:
+            status = Status.STATUS_CONVERGED
+            break
     return n_iter, int(status)
 
 
 def step_size(objective):
-    """``1 / L`` for the Lipschitz bound ``L`` of the summed gradient (ValueError when
-    X is too large for the bound to be represented)."""
-    bound = objective.lipschitz_bound()
+    """``(1 / L, ratio)`` for the Lipschitz bound ``L`` of the summed gradient and the
+    intercepts' longer step (`LogisticObjective.intercept_step_ratio`); ValueError
+    when X is too large for the bound to be represented."""
+    bound, data_bound = objective.lipschitz_bounds()
     if not np.isfinite(bound):
         raise objective.scale_error()
-    return 1.0 / bound if bound > 0 else 1.0
+    return (1.0 / bound if bound > 0 else 1.0), \
+        objective.intercept_step_ratio(data_bound, bound)

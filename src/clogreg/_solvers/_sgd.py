@@ -22,7 +22,8 @@ def sgd(objective, coef, intercept, *, state, learning_rate, lr_schedule, batch_
     scikit-learn's SGD rule, stop when the epoch's mean loss has not improved by tol
     for ``n_iter_no_change`` epochs.
     """
-    eta0 = objective.sgd_step_bound() if learning_rate == "auto" else float(learning_rate)
+    eta0, ratio = objective.sgd_step_bound() if learning_rate == "auto" \
+        else (float(learning_rate), 1.0)
     b = np.array(intercept, dtype=np.float64, ndmin=1, copy=True)
     w = np.array(coef, dtype=objective.dtype, copy=True).reshape(-1)
     # (in segments of SEGMENT_EPOCHS epochs: the tol rule's count restarts at each)
@@ -31,6 +32,6 @@ def sgd(objective, coef, intercept, *, state, learning_rate, lr_schedule, batch_
         power_t=0.5 if lr_schedule == "invscaling" else 0.0,
         alpha_l2=objective.alpha_l2, alpha_l1=objective.alpha_l1,
         fit_intercept=objective.fit_intercept, batch_size=batch_size, max_iter=n,
-        tol=tol, n_iter_no_change=n_iter_no_change), max_iter)
+        tol=tol, n_iter_no_change=n_iter_no_change, intercept_step_ratio=ratio), max_iter)
     return SolverResult.from_history(w.reshape(objective.n_out, -1), b, n_iter, status,
                                      hist, step=eta0).blame_start(objective, coef, intercept)
