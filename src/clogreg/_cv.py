@@ -15,17 +15,15 @@ Where things happen, in order of a call to ``LogisticRegressionCV.fit``:
    training objective. The paths run in a thread pool: the kernel releases the GIL.
 5. The grid point with the best score summed over the folds is refitted on all rows.
 """
-import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import expit, log_softmax, logsumexp, softmax
+from scipy.special import logsumexp
 from sklearn import config_context
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -35,13 +33,14 @@ from sklearn.utils.validation import validate_data
 
 from . import _validation
 from ._estimator import LogisticRegression
+from ._predict import LogisticPredictMixin
 
 SOLVERS = ("auto", "gd", "sgd", "lbfgs", "newton")
 #: Scores computed from the decision function itself, without a scorer object.
 _FAST_SCORES = (None, "accuracy")
 
 
-class LogisticRegressionCV(LinearClassifierMixin, BaseEstimator):
+class LogisticRegressionCV(LogisticPredictMixin, BaseEstimator):
     """Logistic regression with C (and l1_ratio) chosen by cross-validation.
 
     For every fold and every ``l1_ratio``, one ``clogreg.LogisticRegression`` runs along
@@ -243,7 +242,7 @@ class LogisticRegressionCV(LinearClassifierMixin, BaseEstimator):
                 f"y must hold at least 2 classes; got 1 class: {classes.tolist()}")
         sample_weight = _validation.check_sample_weight(sample_weight, X.shape[0], X.dtype)
         user_weight = sample_weight if sample_weight.size else None
-        n_threads = _n_threads(self.n_jobs)
+        n_threads = _validation.n_threads(self.n_jobs)
 
         folds = list(check_cv(self.cv, y, classifier=True).split(X, y, groups))
         if not folds:
@@ -411,53 +410,6 @@ class LogisticRegressionCV(LinearClassifierMixin, BaseEstimator):
         out["solver"] = est.solver_
         return out
 
-    # ------------------------------------------------------------ predict
-    def decision_function(self, X):
-        """Signed distance to the decision boundary, ``X @ coef_.T + intercept_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        return super().decision_function(_validation.check_numeric(X, "X"))
-
-    def predict_proba(self, X):
-        """Probability of each class, shape (n_samples, n_classes), as ``classes_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        z = self.decision_function(X)
-        if z.ndim == 1:
-            p1 = expit(z)
-            return np.column_stack([1.0 - p1, p1])
-        return softmax(z, axis=1)
-
-    def predict_log_proba(self, X):
-        """Log of ``predict_proba``, computed stably.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        z = self.decision_function(X)
-        if z.ndim == 1:
-            return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
-        return log_softmax(z, axis=1)
-
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coef_")
 
@@ -606,13 +558,3 @@ def _fitted_model(coef, intercept, classes, n_features):
     model.coef_, model.intercept_ = coef.copy(), np.asarray(intercept).copy()
     model.classes_, model.n_features_in_ = classes, n_features
     return model
-
-
-def _n_threads(n_jobs):
-    """Map scikit-learn's n_jobs convention to a thread count >= 1."""
-    if n_jobs is None:
-        return 1
-    if n_jobs == 0:
-        raise ValueError("n_jobs == 0 has no meaning; use None, a positive count or -1")
-    cpus = os.cpu_count() or 1
-    return n_jobs if n_jobs > 0 else max(1, cpus + 1 + n_jobs)

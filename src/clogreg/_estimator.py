@@ -285,15 +285,7 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
             objective = self._objective(data)
             if solver != "gd":  # gd's step-size bound makes the same check
                 objective.check_scale()  # one pass; lbfgs and newton reuse its sums
-            coef = np.zeros((data.n_out, data.X.shape[1]), dtype=data.X.dtype)
-            intercept = np.zeros(data.n_out)
-            if self.warm_start and getattr(self, "coef_", None) is not None \
-                    and self.coef_.shape == coef.shape:
-                if not (np.isfinite(self.coef_).all() and np.isfinite(self.intercept_).all()):
-                    raise ValueError("warm_start=True, but coef_ or intercept_ holds NaN or "
-                                     "inf; refit with warm_start=False")
-                coef[:] = self.coef_
-                intercept[:] = self.intercept_
+            coef, intercept = self._start(data.n_out, data.X.shape[1], data.X.dtype)
             state = _solvers.SGDState(self._seed()) if solver == "sgd" else None
             result = _solvers.solve(
                 objective, solver, coef, intercept, max_iter=self.max_iter, tol=self.tol,
@@ -378,6 +370,19 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
                       _validation.n_threads(self.n_jobs))
         return LogisticObjective(rows, self.fit_intercept, alpha_l2, alpha_l1,
                                  data.stats if stats else None)
+
+    def _start(self, n_out, n_features, dtype):
+        """The solver's starting ``(coef, intercept)``: zeros, or the previous fit's
+        with ``warm_start`` when their shape fits (ValueError for non-finite ones)."""
+        coef, intercept = np.zeros((n_out, n_features), dtype=dtype), np.zeros(n_out)
+        if self.warm_start and getattr(self, "coef_", None) is not None \
+                and self.coef_.shape == coef.shape:
+            if not (np.isfinite(self.coef_).all() and np.isfinite(self.intercept_).all()):
+                raise ValueError("warm_start=True, but coef_ or intercept_ holds NaN or "
+                                 "inf; refit with warm_start=False")
+            coef[:] = self.coef_
+            intercept[:] = self.intercept_
+        return coef, intercept
 
     def _seed(self):
         """A nonzero 63-bit seed for the kernel's generator, from random_state."""

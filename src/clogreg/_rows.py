@@ -46,7 +46,23 @@ def weight_sum(sample_weight, n_samples):
         else float(n_samples)
 
 
-class DenseRows:
+class RowsBase:
+    """What every in-process layout holds: the arrays, their sizes, the weight sum,
+    the kernel build and the buffers a pass returns its gradients in."""
+
+    def __init__(self, X, y, sample_weight, n_out, n_threads=1, kernel=None):
+        self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.n_out, self.n_threads = n_out, n_threads
+        self.kernel = _dispatch.kernel if kernel is None else kernel
+        self.n_samples, self.n_features = X.shape
+        self.dtype = X.dtype
+        self.sum_weights = weight_sum(sample_weight, self.n_samples)
+        self.weighted = sample_weight.size > 0  # (optional: error messages only)
+        self._grad = np.empty(n_out * self.n_features, dtype=X.dtype)
+        self._grad_b = np.empty(n_out, dtype=np.float64)
+
+
+class DenseRows(RowsBase):
     """Rows held in memory as a C-contiguous float32 or float64 array.
 
     Parameters
@@ -62,17 +78,6 @@ class DenseRows:
         The kernel build to run (``clogreg._kernel`` or ``clogreg._kernel_avx2``);
         default: the one ``clogreg._dispatch`` chose.
     """
-
-    def __init__(self, X, y, sample_weight, n_out, n_threads=1, kernel=None):
-        self.X, self.y, self.sample_weight = X, y, sample_weight
-        self.n_out, self.n_threads = n_out, n_threads
-        self.kernel = _dispatch.kernel if kernel is None else kernel
-        self.n_samples, self.n_features = X.shape
-        self.dtype = X.dtype
-        self.sum_weights = weight_sum(sample_weight, self.n_samples)
-        self.weighted = sample_weight.size > 0  # (optional: error messages only)
-        self._grad = np.empty(n_out * self.n_features, dtype=X.dtype)
-        self._grad_b = np.empty(n_out, dtype=np.float64)
 
     # ------------------------------------------------------------------ passes
     def loss_grad(self, w, b):

@@ -15,10 +15,10 @@ import scipy.sparse as sp
 
 from . import _dispatch
 from ._objective import proximal_step
-from ._rows import ColumnStats, weight_sum
+from ._rows import ColumnStats, RowsBase
 
 
-class SparseRows:
+class SparseRows(RowsBase):
     """Rows of a CSR matrix (scipy.sparse ``csr_matrix`` or ``csr_array``).
 
     Parameters
@@ -31,15 +31,8 @@ class SparseRows:
     """
 
     def __init__(self, X, y, sample_weight, n_out, n_threads=1, kernel=None):
-        self.X, self.y, self.sample_weight = X, y, sample_weight
-        self.n_out, self.n_threads = n_out, n_threads
-        self.kernel = _dispatch.kernel if kernel is None else kernel
-        self.n_samples, self.n_features = X.shape
-        self.dtype = X.dtype
-        self.sum_weights = weight_sum(sample_weight, self.n_samples)
+        super().__init__(X, y, sample_weight, n_out, n_threads, kernel)
         self._csr = (X.data, X.indices, X.indptr, self.n_features)
-        self._grad = np.empty(n_out * self.n_features, dtype=X.dtype)
-        self._grad_b = np.empty(n_out, dtype=np.float64)
 
     # ------------------------------------------------------------------ passes
     def loss_grad(self, w, b, h_out=None, rows=None):

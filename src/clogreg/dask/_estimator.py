@@ -285,15 +285,7 @@ stop_reason_, history_ :
             if solver != "gd":
                 objective.check_scale()
             d = rows.n_features
-            coef = np.zeros((rows.n_out, d), dtype=rows.dtype)
-            intercept = np.zeros(rows.n_out)
-            if self.warm_start and getattr(self, "coef_", None) is not None \
-                    and self.coef_.shape == coef.shape:
-                if not (np.isfinite(self.coef_).all() and np.isfinite(self.intercept_).all()):
-                    raise ValueError("warm_start=True, but coef_ or intercept_ holds NaN or "
-                                     "inf; refit with warm_start=False")
-                coef[:] = self.coef_
-                intercept[:] = self.intercept_
+            coef, intercept = self._start(rows.n_out, d, rows.dtype)
             result = _solvers.solve(objective, solver, coef, intercept,
                                     max_iter=self.max_iter, tol=self.tol,
                                     learning_rate=self.learning_rate)
