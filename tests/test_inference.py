@@ -14,7 +14,14 @@ from scipy.special import log_expit, log_softmax
 from sklearn.exceptions import ConvergenceWarning
 
 import clogreg
-from clogreg import LogisticRegression, PerfectSeparationWarning, _inference, detect_separation
+from clogreg import (
+    LogisticRegression,
+    PerfectSeparationWarning,
+    _covariance,
+    _inference,
+    _separation,
+    detect_separation,
+)
 
 sm = pytest.importorskip("statsmodels.api")
 
@@ -278,7 +285,7 @@ def test_blocks_give_the_same_statistics_and_n_jobs_changes_nothing(monkeypatch)
     clf.set_params(n_jobs=2)
     for k, v in ref.items():
         assert_array_equal(clf.covariance_matrix(X, y, kind=k), v)
-    monkeypatch.setattr(_inference, "_BLOCK_ELEMS", 1000)  # many small row blocks
+    monkeypatch.setattr(_covariance, "_BLOCK_ELEMS", 1000)  # many small row blocks
     for k, v in ref.items():
         assert_allclose(clf.covariance_matrix(X, y, kind=k), v, rtol=1e-12)
     X32 = X.astype(np.float32)
@@ -421,12 +428,12 @@ def test_overlapping_data_need_no_linear_program(monkeypatch):
 
     def fail(*args, **kwargs):
         raise AssertionError("the LP ran although the fit certifies overlap")
-    monkeypatch.setattr(_inference.optimize, "linprog", fail)
+    monkeypatch.setattr(_separation.optimize, "linprog", fail)
     assert clf.summary(X, y, print_table=False).attrs["separation"] == "none"
     assert clf3.summary(X3, y3, print_table=False).attrs["separation"] == "none"
     # where the cheap bound from the columns' largest values is too loose, the exact
     # pass over the rows certifies
-    monkeypatch.setattr(_inference, "_step_bound", lambda *args: np.inf)
+    monkeypatch.setattr(_covariance, "_step_bound", lambda *args: np.inf)
     assert clf.summary(X, y, print_table=False).attrs["separation"] == "none"
     assert clf3.summary(X3, y3, print_table=False).attrs["separation"] == "none"
 

@@ -11,9 +11,10 @@ from ._cv import LogisticRegressionCV
 from ._data import DEFAULT_SEED, load_tutorial_data
 from ._estimator import LogisticRegression
 from ._firth import FirthLogisticRegression
-from ._inference import PerfectSeparationWarning, detect_separation
+from ._inference import PerfectSeparationWarning
 from ._model_io import load_model, save_model
 from ._onnx import register_onnx_converter
+from ._separation import detect_separation
 
 __version__ = "0.1.0"
 __all__ = ["DEFAULT_SEED", "FirthLogisticRegression", "LogisticRegression",

@@ -25,8 +25,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from . import _firth, _solvers, _validation
 from ._base import FitTransactionMixin
 from ._inference import InferenceMixin
-from ._predict import LogisticPredictMixin
 from ._objective import LogisticObjective, penalty_strengths
+from ._predict import LogisticPredictMixin
 from ._rows import DenseRows
 from ._rows_sparse import SparseRows
 from ._solvers import AUTO_NEWTON_MAX_FEATURES, SOLVERS  # noqa: F401  (documented names)

@@ -30,7 +30,9 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _validation
-from ._inference import MAX_PARAMS, InferenceMixin, _block, _row_blocks, _with_const, hessian_pass
+from ._covariance import _block, _row_blocks, hessian_pass
+from ._inference import MAX_PARAMS, InferenceMixin
+from ._separation import _with_const
 
 
 class _FirthState:

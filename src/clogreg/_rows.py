@@ -25,6 +25,10 @@ import numpy as np
 
 from . import _dispatch
 
+#: The status codes of the epoch loops (the kernel's; the Python epoch loops of layouts
+#: without the kernel's return the same), which `clogreg._solvers.StopReason` maps.
+Status = _dispatch.kernel.Status
+
 
 class ColumnStats(NamedTuple):
     """Weighted column sums of X, in float64 (``column_stats``)."""

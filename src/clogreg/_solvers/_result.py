@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .._dispatch import kernel as _kernel
+from .._rows import Status
 
 
 class StopReason(str, enum.Enum):
     """Why a solver stopped; ``value`` is what ``stop_reason_`` holds.
 
-    The kernel's epoch loops report the first three as ``_kernel.Status`` codes
+    The kernel's epoch loops report the first three as ``Status`` codes
     (`from_status`); ``LINE_SEARCH`` comes from the Python solvers only.
     """
 
@@ -47,12 +47,9 @@ def run_in_segments(run, max_iter):
             return n_iter, status, parts[0] if len(parts) == 1 else np.hstack(parts)
 
 
-#: The kernel's status codes (what its epoch loops return; the Python epoch loops of
-#: layouts without them return the same codes).
-Status = _kernel.Status
-_FROM_STATUS = {_kernel.Status.STATUS_CONVERGED: StopReason.CONVERGED,
-                _kernel.Status.STATUS_MAX_ITER: StopReason.MAX_ITER,
-                _kernel.Status.STATUS_NONFINITE: StopReason.NONFINITE}
+_FROM_STATUS = {Status.STATUS_CONVERGED: StopReason.CONVERGED,
+                Status.STATUS_MAX_ITER: StopReason.MAX_ITER,
+                Status.STATUS_NONFINITE: StopReason.NONFINITE}
 
 
 @dataclass

@@ -1,0 +1,150 @@
+"""The objective, for every rows layout: loss vs gradient vs Hessian vs finite
+differences vs the NumPy reference (in the manner of scikit-learn's
+``test_linear_loss.py``). Every layout must give the same objective, whatever the
+layout, the dtype, the weights or the number of classes."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from reference import multinomial_objective, objective
+
+from clogreg._objective import LogisticObjective
+from clogreg._rows import DenseRows
+from clogreg._rows_sparse import SparseRows
+
+LAYOUTS = {
+    "dense": lambda X, y, sw, n_out: DenseRows(X, y, sw, n_out),
+    "csr": lambda X, y, sw, n_out: SparseRows(sp.csr_matrix(X), y, sw, n_out),
+}
+
+
+def problem(n_out, dtype, weighted, seed=0, n=700, d=6):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    X[rng.random((n, d)) < 0.3] = 0.0  # some structure for the sparse layout
+    y = (rng.random(n) < 0.4) if n_out == 1 else rng.integers(0, n_out, n)
+    sw = rng.uniform(0.2, 2.0, n) if weighted else None
+    return X.astype(dtype), y.astype(dtype), None if sw is None else sw.astype(dtype)
+
+
+def reference_objective(X, y, sw, W, b, alpha_l2, n_out):
+    if n_out == 1:
+        return objective(X, y, W[0], b[0], sw, alpha_l2)
+    return multinomial_objective(X, y.astype(int), W, b, sw, alpha_l2)
+
+
+def build(layout, X, y, sw, n_out, alpha_l2):
+    sw = np.empty(0, X.dtype) if sw is None else sw
+    return LogisticObjective(LAYOUTS[layout](X, y, sw, n_out), True, alpha_l2, 0.0)
+
+
+CASES = [(layout, n_out, dtype, weighted)
+         for layout in LAYOUTS for n_out in (1, 3) for dtype in (np.float64, np.float32)
+         for weighted in (False, True)]
+
+
+@pytest.mark.parametrize("layout, n_out, dtype, weighted", CASES)
+def test_loss_and_gradient_match_numpy_and_finite_differences(layout, n_out, dtype,
+                                                              weighted):
+    X, y, sw = problem(n_out, dtype, weighted)
+    d, alpha_l2 = X.shape[1], 0.7
+    obj = build(layout, X, y, sw, n_out, alpha_l2)
+    rng = np.random.default_rng(1)
+    W = rng.standard_normal((n_out, d)) * 0.3
+    b = rng.standard_normal(n_out) * 0.2
+    w = W.ravel().astype(dtype)
+    loss, grad_w, grad_b, correct = obj.loss_grad(w, b)
+    f = loss + obj.penalty(w.astype(np.float64))
+    X64 = X.astype(np.float64)
+    W64 = w.astype(np.float64).reshape(n_out, d)
+    ref = reference_objective(X64, y, sw, W64, b, alpha_l2, n_out)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    assert f == pytest.approx(ref, rel=rtol)
+    z = X64 @ W64.T + b
+    predicted = (z[:, 0] > 0) if n_out == 1 else np.argmax(z, axis=1)
+    assert correct == pytest.approx(np.sum(predicted == y), abs=2)  # ties at z = 0
+    if dtype == np.float32:
+        return  # finite differences need float64 arithmetic
+    theta = np.concatenate([W64.ravel(), b])
+    g = np.concatenate([grad_w + alpha_l2 * W64.ravel(), grad_b])
+    h = 1e-6
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = h
+        up = reference_objective(X64, y, sw, (theta + e)[:n_out * d].reshape(n_out, d),
+                                 (theta + e)[n_out * d:], alpha_l2, n_out)
+        down = reference_objective(X64, y, sw, (theta - e)[:n_out * d].reshape(n_out, d),
+                                   (theta - e)[n_out * d:], alpha_l2, n_out)
+        assert g[j] == pytest.approx((up - down) / (2 * h), rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_hessian_matches_finite_differences_of_the_gradient(layout, weighted):
+    X, y, sw = problem(1, np.float64, weighted)
+    d, alpha_l2 = X.shape[1], 0.7
+    obj = build(layout, X, y, sw, 1, alpha_l2)
+    w = np.linspace(-0.3, 0.4, d)
+    b = 0.1
+    l1 = np.zeros(d + 1)
+    model = obj.quadratic_model(w, b, l1)
+    s = model.scale
+    H = model.A / np.outer(s, s)  # undo the Jacobi scaling: the (d+1, d+1) Hessian
+
+    def gradient(theta):
+        _, gw, gb, _ = obj.loss_grad(theta[:d], np.array([theta[d]]))
+        return np.concatenate([gw + alpha_l2 * theta[:d], gb])
+
+    theta, h = np.concatenate([w, [b]]), 1e-5
+    for j in range(d + 1):
+        e = np.zeros(d + 1)
+        e[j] = h
+        fd = (gradient(theta + e) - gradient(theta - e)) / (2 * h)
+        np.testing.assert_allclose(H[:, j], fd, rtol=1e-6, atol=1e-6 * np.abs(H).max())
+    if layout == "csr":  # the Hessian-vector product Newton-CG uses
+        hw = np.empty(X.shape[0], X.dtype)
+        obj.rows.loss_grad(w, np.array([b]), h_out=hw)
+        v = np.linspace(1.0, -1.0, d + 1)
+        hv, hv_b = obj.rows.hessp(hw, v[:d], v[d])
+        np.testing.assert_allclose(np.concatenate([hv + alpha_l2 * v[:d], [hv_b]]), H @ v,
+                                   rtol=1e-10, atol=1e-10 * np.abs(H).max())
+
+
+@pytest.mark.parametrize("n_out", [1, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_every_layout_gives_the_same_objective(n_out, weighted):
+    X, y, sw = problem(n_out, np.float64, weighted, seed=3)
+    w = np.random.default_rng(4).standard_normal(n_out * X.shape[1]) * 0.2
+    b = np.linspace(-0.1, 0.1, n_out)
+    values = {name: build(name, X, y, sw, n_out, 0.3).loss_grad(w, b) for name in LAYOUTS}
+    dense = values["dense"]
+    for name, (loss, gw, gb, correct) in values.items():
+        assert loss == pytest.approx(dense[0], rel=1e-12), name
+        np.testing.assert_allclose(gw, dense[1], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(gb, dense[2], rtol=1e-10, atol=1e-12)
+        assert correct == dense[3]
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_value_at_zero_from_column_stats_equals_a_pass(layout):
+    X, y, sw = problem(1, np.float64, True, seed=5)
+    obj = build(layout, X, y, sw, 1, 0.0)
+    obj.check_scale()  # computes the column statistics (with label sums)
+    fast = obj.loss_grad(np.zeros(X.shape[1]), np.zeros(1))
+    slow = build(layout, X, y, sw, 1, 0.0).loss_grad(np.zeros(X.shape[1]), np.zeros(1))
+    for a, c in zip(fast, slow):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_step_bounds_bound_the_curvature(layout):
+    # the Lipschitz bound is at least the largest eigenvalue of the Hessian at zero
+    # (where p (1 - p) = 1/4 is largest), and the intercepts' longer step is >= 1
+    X, y, sw = problem(1, np.float64, True, seed=6)
+    obj = build(layout, X, y, sw, 1, 2.0)
+    bound, data_bound = obj.lipschitz_bounds()
+    model = obj.quadratic_model(np.zeros(X.shape[1]), 0.0, np.zeros(X.shape[1] + 1))
+    H = model.A / np.outer(model.scale, model.scale)
+    assert np.linalg.eigvalsh(H).max() <= bound * (1 + 1e-12)
+    assert data_bound <= bound and obj.intercept_step_ratio(data_bound, bound) >= 1.0
+    eta0, ratio = obj.sgd_step_bound()
+    assert eta0 > 0 and ratio >= 1.0
