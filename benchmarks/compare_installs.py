@@ -1,6 +1,6 @@
 """Two installs of clogreg side by side: is a change slower? Public API only.
 
-    python -m benchmarks.compare_installs OLD_PYTHON NEW_PYTHON [--rounds 5] [--quick]
+    python -m benchmarks.compare_installs OLD_PYTHON NEW_PYTHON [--rounds 5] [--quick] [--only TEXT]
 
 Each Python must import the clogreg to compare (e.g. a virtual environment with the
 commit before a refactor installed, and one with the commit after). The workloads
@@ -100,8 +100,10 @@ def main():
     parser.add_argument("new")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="two small workloads only")
+    parser.add_argument("--only", default="", help="workloads whose name contains this")
     args = parser.parse_args()
-    workloads = [w for w in WORKLOADS if not args.quick or w[0] in QUICK]
+    workloads = [w for w in WORKLOADS if (not args.quick or w[0] in QUICK)
+                 and args.only in w[0]]
     times = {w[0]: {"old": [], "new": []} for w in workloads}
     for r in range(args.rounds):
         for w in workloads:
