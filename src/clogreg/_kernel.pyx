@@ -86,4 +86,6 @@ include "_kernel/multinomial.pxi"  # multinomial_loss_grad: the softmax pass
 include "_kernel/newton.pxi"       # newton_pass, cd_quadratic
 include "_kernel/epochs.pxi"       # gd_fit, sgd_fit: steps, RNG, epoch drivers
 include "_kernel/cpu.pxi"          # cpu_supports_avx2_fma
-include "_kernel/sparse.pxi"       # csr_*: the CSR passes over fixed row blocks
+include "_kernel/sparse.pxi"       # CSR: fixed row blocks, checks, binary pass, Hessian-vector
+include "_kernel/sparse_multinomial.pxi"  # CSR: the softmax pass
+include "_kernel/sparse_stats.pxi" # CSR: column statistics, repeated entries
