@@ -54,7 +54,15 @@ def sklearn_objective(clf, X, y, sample_weight=None):
     """The summed objective of a fitted scikit-learn-style estimator, in float64."""
     C = clf.C
     alpha = 0.0 if np.isinf(C) else 1.0 / C
-    l1_ratio = clf.l1_ratio or 0.0
+    # scikit-learn < 1.8 chooses the penalty by `penalty` (l1_ratio only counts for
+    # "elasticnet"); 1.8+ (and clogreg) by l1_ratio alone
+    penalty = getattr(clf, "penalty", "deprecated")
+    if penalty is None or penalty == "none":
+        alpha, l1_ratio = 0.0, 0.0
+    elif penalty in ("l1", "l2"):
+        l1_ratio = 1.0 if penalty == "l1" else 0.0
+    else:
+        l1_ratio = clf.l1_ratio or 0.0
     a1, a2 = alpha * l1_ratio, alpha * (1 - l1_ratio)
     classes, y_index = np.unique(y, return_inverse=True)
     W = np.asarray(clf.coef_, dtype=np.float64)
