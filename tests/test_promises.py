@@ -480,3 +480,31 @@ def test_class_weight_is_multiplied_into_sample_weight(solver, k):
     assert_same_fit(ours, folded)
     plain = LogisticRegression(**params).fit(X, y, sample_weight=sw)
     assert np.abs(plain.coef_ - ours.coef_).max() > 1e-4  # the weights matter
+
+
+# ------------------------------------- refusals the line coverage found untested
+@pytest.mark.parametrize("fit, message", [
+    (lambda X, y: LogisticRegression().fit(None, y), "Expected 2D array"),
+    (lambda X, y: LogisticRegression().fit([[1.0, 2.0], [3.0]] * 10, y),
+     "inhomogeneous shape"),
+    (lambda X, y: LogisticRegression(class_weight={0: 0.0, 1: 0.0}).fit(X, y),
+     "sample_weight times class_weight is zero for every row"),
+    (lambda X, y: LogisticRegression().partial_fit(X, y, classes=[[0, 1]]),
+     r"classes must be 1-D, got shape \(1, 2\)"),
+    (lambda X, y: LogisticRegression().partial_fit(X, y, classes=[0, 1]).partial_fit(
+        X, y, classes=[0, 1, 2]), r"classes \[0, 1, 2\] differ from the ones fitted before"),
+])
+def test_further_refusals_name_the_problem(fit, message):
+    X, y = blobs(n=20, d=2)
+    with pytest.raises(ValueError, match=message):
+        fit(X, y)
+
+
+@pytest.mark.parametrize("argv, message", [(["--epochs", "0"], "--epochs must be at least 1"),
+                                           (["--lr", "0"], "--lr must be positive")])
+def test_demo_refuses_bad_arguments(argv, message, capsys):
+    from clogreg import demo
+
+    with pytest.raises(SystemExit):
+        demo.main(argv)
+    assert message in capsys.readouterr().err
