@@ -21,6 +21,10 @@ Environment switches (read at build time):
   folders in ``CFLAGS`` / ``LDFLAGS``, as the macOS wheels get them from
   ``[tool.cibuildwheel.macos]``).
 * ``CLOGREG_AVX2=0``: build the baseline kernel only.
+* ``CLOGREG_COVERAGE=1`` (with ``build_ext --inplace``): Cython line tracing
+  (``linetrace``, ``CYTHON_TRACE_NOGIL``) and the generated C beside the .pyx, for
+  Cython's coverage plugin (``.coveragerc``; ``.ci/run`` measures the kernel's line
+  coverage with it). Much slower: for measuring only.
 """
 import os
 import platform
@@ -58,12 +62,19 @@ class CythonBuildExt(build_ext):
             "cdivision": not checked,
             "embedsignature": True,
         }
+        traced = _flag("CLOGREG_COVERAGE", "0")
+        if traced:
+            directives["linetrace"] = True
         gcc_like = self.compiler.compiler_type != "msvc"
         openmp = _flag("CLOGREG_OPENMP", "1") and gcc_like
         openmp = openmp and sys.platform.startswith("linux")
         other_openmp = _other_openmp_flags(self.compiler.compiler_type)
         for ext in list(self.extensions):
-            build_dir = self.build_temp  # the generated C, never beside the sources
+            # the generated C, never beside the sources (except for the coverage
+            # plugin, which looks for it there)
+            build_dir = None if traced else self.build_temp
+            if traced:
+                ext.define_macros += [("CYTHON_TRACE", "1"), ("CYTHON_TRACE_NOGIL", "1")]
             if ext.name == AVX2_MODULE:
                 if not gcc_like:  # in place: setuptools keeps its own references
                     self.extensions.remove(ext)

@@ -141,10 +141,15 @@ def test_step_bounds_bound_the_curvature(layout):
     # (where p (1 - p) = 1/4 is largest), and the intercepts' longer step is >= 1
     X, y, sw = problem(1, np.float64, True, seed=6)
     obj = build(layout, X, y, sw, 1, 2.0)
-    bound, data_bound = obj.lipschitz_bounds()
+    bound, intercept_curvature = obj.lipschitz_bounds()
     model = obj.quadratic_model(np.zeros(X.shape[1]), 0.0, np.zeros(X.shape[1] + 1))
     H = model.A / np.outer(model.scale, model.scale)
     assert np.linalg.eigvalsh(H).max() <= bound * (1 + 1e-12)
-    assert data_bound <= bound and obj.intercept_step_ratio(data_bound, bound) >= 1.0
+    ratio = obj.intercept_step_ratio(bound, intercept_curvature)
+    assert intercept_curvature <= bound and ratio >= 1.0
+    # the steps' preconditioned Hessian stays below 1.5 (the ratio's promise)
+    P = np.full(H.shape[0], 1.0 / bound)
+    P[-1] *= ratio
+    assert np.linalg.eigvalsh(np.sqrt(P)[:, None] * H * np.sqrt(P)).max() <= 1.5
     eta0, ratio = obj.sgd_step_bound()
     assert eta0 > 0 and ratio >= 1.0

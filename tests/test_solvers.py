@@ -1,9 +1,11 @@
 """Every solver against scikit-learn's solution, and the multinomial / Newton maths."""
 import functools
+import re
 import warnings
 
 import numpy as np
 import pytest
+import sklearn
 from helpers import dense_objective
 from reference import multinomial_objective, objective, sklearn_objective
 from sklearn.datasets import (
@@ -59,10 +61,10 @@ def sklearn_best(data, C, l1_ratio, fit_intercept, weighted):
     best, best_ref = np.inf, None
     for solver in solvers:
         extra = {"intercept_scaling": 1e4} if solver == "liblinear" else {}
-        with np.errstate(all="ignore"), _quiet():
-            ref = SkLogisticRegression(C=C, l1_ratio=l1_ratio, solver=solver,
-                                       fit_intercept=fit_intercept, tol=1e-12,
-                                       max_iter=20_000, **extra)
+        with np.errstate(all="ignore"), _quiet():  # scikit-learn's fits: not judged
+            ref = SkLogisticRegression(C=C, solver=solver, fit_intercept=fit_intercept,
+                                       tol=1e-12, max_iter=20_000,
+                                       **sklearn_penalty(C, l1_ratio), **extra)
             ref.fit(X, y, sample_weight=sample_weight)
         f = sklearn_objective(ref, X, y, sample_weight)
         if f < best:
@@ -70,19 +72,66 @@ def sklearn_best(data, C, l1_ratio, fit_intercept, weighted):
     return best, best_ref
 
 
+SKLEARN_VERSION = tuple(int(part) for part in re.findall(r"\d+", sklearn.__version__)[:2])
+
+
+def sklearn_penalty(C, l1_ratio):
+    """scikit-learn's arguments for the penalty (1 - l1_ratio) / 2C L2 + l1_ratio / C L1.
+
+    Before 1.8, scikit-learn ignores ``l1_ratio`` unless ``penalty="elasticnet"``
+    (the default "l2" would silently fit an L2 reference); from 1.8 on ``l1_ratio``
+    alone chooses the penalty and ``penalty`` is deprecated.
+    """
+    if SKLEARN_VERSION >= (1, 8):
+        return {"l1_ratio": l1_ratio}
+    if l1_ratio == 0.0:
+        return {"penalty": "l2"}
+    if l1_ratio == 1.0:
+        return {"penalty": "l1"}
+    return {"penalty": "elasticnet", "l1_ratio": l1_ratio}
+
+
+def test_sklearn_references_have_the_penalty_asked_for():
+    # the L1 reference must be sparser than the L2 one at the same C (breast cancer,
+    # standardised: L1 at C = 0.05 keeps a handful of the 30 features)
+    X, y = DATASETS["breast_cancer"]()
+    fits = {}
+    for l1_ratio in (0.0, 1.0):
+        with _quiet():
+            fits[l1_ratio] = SkLogisticRegression(
+                C=0.05, solver="saga", tol=1e-8, max_iter=10_000,
+                **sklearn_penalty(0.05, l1_ratio)).fit(X, y)
+    assert np.sum(fits[1.0].coef_ == 0) >= 10
+    assert np.sum(fits[0.0].coef_ == 0) == 0
+    # and the reference objective reads the penalty of either API
+    assert sklearn_objective(fits[1.0], X, y) < sklearn_objective(fits[0.0], X, y) or \
+        np.abs(fits[1.0].coef_).sum() < np.abs(fits[0.0].coef_).sum()
+
+
 def weights(n):
     return np.random.default_rng(0).uniform(0.2, 2.0, n)
 
 
 class _quiet:
+    """Silence every warning: for scikit-learn's reference fits only (clogreg's own
+    fits allow just the warnings a test names, `_allow_max_iter`)."""
+
     def __enter__(self):
-        import warnings
         self._cm = warnings.catch_warnings()
         self._cm.__enter__()
         warnings.simplefilter("ignore")
 
     def __exit__(self, *exc):
         return self._cm.__exit__(*exc)
+
+
+class _allow_max_iter(_quiet):
+    """Allow clogreg's "did not reach tol" ConvergenceWarning, nothing else."""
+
+    def __enter__(self):
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        warnings.filterwarnings("ignore", "solver=.* did not reach tol", ConvergenceWarning)
 
 
 N_CLASSES = {"breast_cancer": 2, "wine": 3, "iris3": 3, "digits": 10, "classification": 2}
@@ -117,7 +166,7 @@ def test_objective_matches_best_scikit_learn(data, solver, penalty, fit_intercep
     max_iter = 1_000_000 if solver == "gd" else 1_000
     ours = LogisticRegression(C=C, l1_ratio=l1_ratio, solver=solver,
                               fit_intercept=fit_intercept, tol=1e-10, max_iter=max_iter)
-    with _quiet():  # gd may stop at max_iter on ill-conditioned data; judged below
+    with _allow_max_iter():  # gd may stop at max_iter on ill-conditioned data; judged below
         ours.fit(X, y, sample_weight=sw)
     best, ref = sklearn_best(data, C, l1_ratio, fit_intercept, weighted)
     f_ours = sklearn_objective(ours, X, y, sw)
@@ -197,8 +246,9 @@ def test_class_weight_matches_scikit_learn(solver):
     for class_weight in ({0: 1.0, 1: 3.0}, "balanced"):
         ours = LogisticRegression(solver=solver, class_weight=class_weight, tol=1e-10,
                                   max_iter=100_000).fit(X, y)
-        ref = SkLogisticRegression(class_weight=class_weight, tol=1e-12,
-                                   max_iter=10_000).fit(X, y)
+        with _quiet():  # scikit-learn's fit (1.6 + SciPy 1.17: a DeprecationWarning)
+            ref = SkLogisticRegression(class_weight=class_weight, tol=1e-12,
+                                       max_iter=10_000).fit(X, y)
         np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-5)
 
 
@@ -357,7 +407,7 @@ def test_newton_with_a_subnormal_hessian_entry():
     sw = np.zeros(24)
     sw[0] = 1.0
     clf = LogisticRegression(C=np.inf, solver="newton", fit_intercept=False, max_iter=1)
-    with _quiet():
+    with pytest.warns(ConvergenceWarning, match="did not reach tol"):
         clf.fit(X, y, sample_weight=sw)
     assert np.all(np.isfinite(clf.coef_))
 
@@ -418,7 +468,8 @@ def test_lbfgs_trial_steps_that_overflow_raise_no_warnings():
             clf = LogisticRegression(C=C, solver="lbfgs", max_iter=int(rng.integers(1, 4)))
             with warnings.catch_warnings():
                 warnings.simplefilter("error", RuntimeWarning)
-                warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter <= 3
+                warnings.filterwarnings(  # max_iter <= 3
+                    "ignore", "solver=.* did not reach tol", ConvergenceWarning)
                 try:
                     clf.fit(X, y, sample_weight=sw if sw.sum() > 0 else None)
                 except ValueError as exc:  # the scale check's refusal is fine

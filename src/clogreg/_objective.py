@@ -148,30 +148,37 @@ class LogisticObjective:
                 top = frob + (total if fit_b else 0.0)
         if not np.isfinite(top) or not self._gradient_fits(frob):
             return np.inf, np.inf
-        return c * top + self.alpha_l2, c * top
+        return c * top + self.alpha_l2, c * total
 
     def sgd_step_bound(self):
         """``(eta0, ratio)``: 1 / (max per-row Lipschitz constant of the mean
         objective), a safe SGD step, and how much longer the intercepts' step may be
-        (`intercept_step_ratio`)."""
+        (`intercept_step_ratio`; a row's intercept curvature is at most c s_i)."""
         c = 0.25 if self.n_out == 1 else 0.5
-        data = c * self.rows.max_row_norm(self.fit_intercept)
-        bound = data + self.alpha_l2 / self.n_samples
-        return (1.0 / bound if bound > 0 else 1.0), self.intercept_step_ratio(data, bound)
+        bound = c * self.rows.max_row_norm(self.fit_intercept) + \
+            self.alpha_l2 / self.n_samples
+        sw = self.rows.sample_weight
+        top_weight = float(sw.max()) if sw.size else 1.0
+        return (1.0 / bound if bound > 0 else 1.0), \
+            self.intercept_step_ratio(bound, c * top_weight)
 
-    def intercept_step_ratio(self, data_bound, bound):
+    def intercept_step_ratio(self, bound, intercept_curvature):
         """The intercepts' step over the coefficients' for automatic steps.
 
-        The intercepts are not penalised: their curvature is the data term's alone,
-        ``data_bound``, where the coefficients' step must also cover the L2 term
-        (``bound``). Each block then steps at 1 / (its own bound): the step is stable
-        (the preconditioned Lipschitz constant stays below 2) and, under a strong
-        penalty, the intercept still reaches the log-odds of the base rate at the
-        data's pace instead of the penalty's. 1 without an intercept or a penalty."""
-        if not (self.fit_intercept and self.alpha_l2 > 0 and data_bound > 0):
+        The coefficients step by 1 / ``bound`` (data term and L2 penalty). The
+        intercepts are not penalised, and their own curvature is at most
+        ``intercept_curvature`` (c times the weight sum, or per row c s_i for sgd), so
+        under a strong penalty they may step much further: by ``0.5 /
+        intercept_curvature`` when that is longer. The Hessian preconditioned by the
+        two steps is then at most 1 + 0.5 (for a positive semi-definite block matrix
+        the largest eigenvalue is at most the sum of its diagonal blocks'): every step
+        still decreases the objective, and the intercept reaches the log-odds of the
+        base rate at the data's pace instead of the penalty's. 1 without an
+        intercept or a penalty."""
+        if not (self.fit_intercept and self.alpha_l2 > 0 and intercept_curvature > 0):
             return 1.0
-        ratio = bound / data_bound
-        return ratio if 1.0 <= ratio < np.inf else 1.0
+        ratio = 0.5 * bound / intercept_curvature
+        return ratio if 1.0 < ratio < np.inf else 1.0
 
     def _gradient_fits(self, frob):
         """Whether every gradient sum ``sum_i s_i |x_ij|`` (<= sqrt(total * frob)) is

@@ -77,8 +77,8 @@ def step_size(objective):
     """``(1 / L, ratio)`` for the Lipschitz bound ``L`` of the summed gradient and the
     intercepts' longer step (`LogisticObjective.intercept_step_ratio`); ValueError
     when X is too large for the bound to be represented."""
-    bound, data_bound = objective.lipschitz_bounds()
+    bound, intercept_curvature = objective.lipschitz_bounds()
     if not np.isfinite(bound):
         raise objective.scale_error()
     return (1.0 / bound if bound > 0 else 1.0), \
-        objective.intercept_step_ratio(data_bound, bound)
+        objective.intercept_step_ratio(bound, intercept_curvature)
