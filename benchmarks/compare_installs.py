@@ -50,6 +50,14 @@ WORKLOADS = [
     ("lbfgs multinomial, 100,000 x 50, 10 classes",
      "X, y = problem(100_000, 50, classes=10)\nm = LogisticRegression(tol=1e-5)",
      "m.fit(X, y)", 3),
+    ("gd 2,000 epochs, 1,000 x 10 (per-epoch overhead)",
+     "X, y = problem(1_000, 10)\n"
+     "m = LogisticRegression(solver='gd', max_iter=2000, tol=0)",
+     "m.fit(X, y)", 20),
+    ("sgd 200 epochs, 2,000 x 5 (per-epoch overhead)",
+     "X, y = problem(2_000, 5)\n"
+     "m = LogisticRegression(solver='sgd', max_iter=200, tol=0, random_state=0)",
+     "m.fit(X, y)", 20),
     ("sgd 5 epochs, 200,000 x 20",
      "X, y = problem(200_000, 20)\n"
      "m = LogisticRegression(solver='sgd', max_iter=5, tol=0, random_state=0)",

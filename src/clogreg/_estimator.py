@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import _firth, _solvers, _validation
+from . import _firth, _progress, _solvers, _validation
 from ._base import FitTransactionMixin
 from ._inference import InferenceMixin
 from ._objective import LogisticObjective, penalty_strengths
@@ -33,7 +33,7 @@ from ._solvers import AUTO_NEWTON_MAX_FEATURES, SOLVERS  # noqa: F401  (document
 
 
 class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMixin,
-                         BaseEstimator):
+                         _progress.CallbackSupportMixin, BaseEstimator):
     """Logistic regression (binary or multinomial) trained by a Cython kernel.
 
     Minimises scikit-learn's summed objective::
@@ -114,8 +114,11 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
         Start from the previous fit's ``coef_`` and ``intercept_`` when their shapes
         fit the new data.
     verbose : int, default=0
-        ``verbose >= 1`` prints the tutorial's line per iteration after fitting:
-        ``Epoch: k | Accuracy: a | Cost: c``.
+        ``verbose >= 1`` prints the tutorial's line ``Epoch: k | Accuracy: a |
+        Cost: c`` as each iteration ends (live, also for ``"gd"`` and ``"sgd"``,
+        whose epochs run inside the kernel). For a progress bar, scikit-learn >= 1.9's
+        experimental callbacks: ``set_callbacks(sklearn.callback.ProgressBar())``
+        (needs ``rich``); one task per iteration.
     random_state : int, RandomState instance or None, default=None
         Seeds the row shuffling of ``"sgd"`` and ``partial_fit``; the other solvers
         are deterministic and ignore it.
@@ -258,6 +261,8 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
             When the loss or a step becomes non-finite (a learning rate too large).
         RuntimeError
             When this estimator is already being fitted in another thread.
+        KeyboardInterrupt
+            Ctrl-C (SIGINT) stops any solver within about one pass over the data.
 
         Whatever the exception, the estimator is then left unfitted (no mix of old
         and new attributes).
@@ -287,11 +292,13 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
                 objective.check_scale()  # one pass; lbfgs and newton reuse its sums
             coef, intercept = self._start(data.n_out, data.X.shape[1], data.X.dtype)
             state = _solvers.SGDState(self._seed()) if solver == "sgd" else None
-            result = _solvers.solve(
-                objective, solver, coef, intercept, max_iter=self.max_iter, tol=self.tol,
-                learning_rate=self.learning_rate, batch_size=self.batch_size,
-                lr_schedule=self.lr_schedule, sgd_state=state)
-            self._store(result, data, solver, state)
+            with _progress.fit_progress(self, data.X, y, sample_weight) as progress:
+                result = _solvers.solve(
+                    objective, solver, coef, intercept, max_iter=self.max_iter,
+                    tol=self.tol, learning_rate=self.learning_rate,
+                    batch_size=self.batch_size, lr_schedule=self.lr_schedule,
+                    sgd_state=state, progress=progress)
+                self._store(result, data, solver, state)
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -345,16 +352,20 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
                     np.zeros(data.n_out)
             else:
                 coef, intercept = self.coef_.astype(data.X.dtype), self.intercept_
-            result = _solvers.sgd(objective, coef, intercept, state=state,
-                                  learning_rate=self.learning_rate,
-                                  lr_schedule=self.lr_schedule,
-                                  batch_size=self.batch_size, max_iter=1, tol=0.0)
-            if not first:
-                result.n_iter += int(self.n_iter_[0])
-                for key in ("loss", "accuracy", "grad_norm"):
-                    setattr(result, key, np.concatenate([self.history_[key],
-                                                         getattr(result, key)]))
-            self._store(result, data, "sgd", state, warn=False)
+            seen = 0 if first else int(self.n_iter_[0])
+            with _progress.fit_progress(self, data.X, y, sample_weight,
+                                        first=seen) as progress:
+                result = _solvers.sgd(objective, coef, intercept, state=state,
+                                      learning_rate=self.learning_rate,
+                                      lr_schedule=self.lr_schedule,
+                                      batch_size=self.batch_size, max_iter=1, tol=0.0,
+                                      progress=progress)
+                if not first:
+                    result.n_iter += seen
+                    for key in ("loss", "accuracy", "grad_norm"):
+                        setattr(result, key, np.concatenate([self.history_[key],
+                                                             getattr(result, key)]))
+                self._store(result, data, "sgd", state, warn=False)
         return self
 
     def _fit_data(self, X, y, sample_weight, classes=None, reset=True):
@@ -402,9 +413,6 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
         self.__dict__.update(fitted)
         if sgd_state is not None:
             self._sgd_state = sgd_state
-        if self.verbose:
-            for k, (loss, acc) in enumerate(zip(result.loss, result.accuracy)):
-                print(f"Epoch: {k} | Accuracy: {acc:.4f} | Cost: {loss:.4f}")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -179,28 +179,30 @@ class DenseRows(RowsBase):
 
     # ------------------------------------------------- epoch loops in the kernel
     def gd_epochs(self, w, b, hist, *, lr, alpha_l2, alpha_l1, fit_intercept, max_iter,
-                  tol, intercept_step_ratio=1.0):
+                  tol, intercept_step_ratio=1.0, on_epoch=None):
         """Full-batch proximal gradient descent, all epochs in one kernel call.
 
         ``w`` (flat, X's dtype) and ``b`` (float64) are updated in place; ``hist`` is
-        a (3, max_iter) float64 array (loss, accuracy, gradient norm). Returns the
-        kernel's ``(n_iter, status)``.
+        a (3, max_iter) float64 array (loss, accuracy, gradient norm);
+        ``on_epoch(k)``, if given, is called as epoch k ends. Ctrl-C raises
+        ``KeyboardInterrupt`` within about one pass. Returns the kernel's
+        ``(n_iter, status)``.
         """
         return self.kernel.gd_fit(
             self.X, self.y, self.sample_weight, w, b, hist, float(lr), float(alpha_l2),
             float(alpha_l1), bool(fit_intercept), int(max_iter), float(tol),
-            self.sum_weights, int(self.n_threads), float(intercept_step_ratio))
+            self.sum_weights, int(self.n_threads), float(intercept_step_ratio), on_epoch)
 
     def sgd_epochs(self, w, b, hist, *, rng_state, epochs_seen, eta0, power_t, alpha_l2,
                    alpha_l1, fit_intercept, batch_size, max_iter, tol, n_iter_no_change,
-                   intercept_step_ratio=1.0):
+                   intercept_step_ratio=1.0, on_epoch=None):
         """Mini-batch proximal SGD, all epochs in one kernel call (see
         ``_kernel.sgd_fit``); same conventions as `gd_epochs`."""
         return self.kernel.sgd_fit(
             self.X, self.y, self.sample_weight, w, b, hist, rng_state, epochs_seen,
             float(eta0), float(power_t), alpha_l2, alpha_l1, bool(fit_intercept),
             int(batch_size), int(max_iter), float(tol), int(n_iter_no_change),
-            float(intercept_step_ratio))
+            float(intercept_step_ratio), on_epoch)
 
 
 def column_stats(X, sample_weight, n_threads=1, y=None, kernel=None):

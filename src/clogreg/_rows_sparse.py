@@ -129,7 +129,7 @@ class SparseRows(RowsBase):
     # ------------------------------------------------- epoch loops (Python)
     def sgd_epochs(self, w, b, hist, *, rng_state, epochs_seen, eta0, power_t, alpha_l2,
                    alpha_l1, fit_intercept, batch_size, max_iter, tol, n_iter_no_change,
-                   intercept_step_ratio=1.0):
+                   intercept_step_ratio=1.0, on_epoch=None):
         """Mini-batch proximal SGD on the mean objective, as `DenseRows.sgd_epochs`
         (the dense kernel's ``sgd_fit``: same steps, history and stopping rule), one
         CSR pass per mini-batch of rows gathered from X. The row order of each epoch
@@ -174,6 +174,8 @@ class SparseRows(RowsBase):
             hist[1, epoch] = 100.0 * epoch_correct / n
             hist[2, epoch] = gmax / eta
             n_epochs = epoch + 1
+            if on_epoch is not None:
+                on_epoch(epoch)
             if tol > 0:
                 mean_obj = hist[0, epoch] / n
                 stale = stale + 1 if mean_obj > best - tol else 0

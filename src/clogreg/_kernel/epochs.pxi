@@ -1,12 +1,59 @@
 # The epoch drivers: full-batch gradient descent and mini-batch SGD, every epoch inside
-# one nogil block; the proximal step they share and the row shuffler's generator.
+# one nogil block; the proximal step they share, the row shuffler's generator, and the
+# check between epochs for Ctrl-C and the caller's per-epoch report.
 # Included by _kernel.pyx.
 
+from cpython.exc cimport PyErr_CheckSignals
+from cpython.ref cimport PyObject
 from cython cimport floating
 from libc.math cimport INFINITY, fabs, isfinite
 from libc.stdint cimport int64_t, uint64_t
 
 import numpy as np
+
+# Values read (rows x columns x outputs, summed over epochs) between two checks for
+# pending signals when nobody asked for a report every epoch: 2**24 is about 10 to 40
+# ms of a pass on one core, so Ctrl-C stops a fit within one pass or those few ms,
+# and the GIL is taken a few dozen times a second at most.
+cdef double _POLL_WORK = 16777216.0
+
+
+cdef class _EpochMonitor:
+    """What the epoch loops check between epochs, with the GIL (`_poll`): Python's
+    pending signal handlers (Ctrl-C raises ``KeyboardInterrupt`` there) and the
+    caller's ``on_epoch(k)``, called as epoch k ends, its history column written. The
+    first exception either raises is kept in ``error``; the loop stops and its def
+    function raises it once it holds the GIL again."""
+    cdef object on_epoch
+    cdef object error
+
+    def __cinit__(self, on_epoch):
+        self.on_epoch = on_epoch
+        self.error = None
+
+
+cdef bint _poll(PyObject* monitor, int epoch) noexcept with gil:
+    """True when the loop must stop: a signal handler or ``on_epoch`` raised."""
+    cdef _EpochMonitor m = <_EpochMonitor>monitor
+    try:
+        PyErr_CheckSignals()
+        if m.on_epoch is not None:
+            m.on_epoch(epoch)
+    except BaseException as exc:
+        m.error = exc
+        return True
+    return False
+
+
+cdef inline bint _between_epochs(PyObject* monitor, bint every_epoch, double* work,
+                                 double epoch_work, int epoch) noexcept nogil:
+    """At the end of epoch ``epoch``: `_poll` every epoch when a report is due each
+    epoch, else once ``_POLL_WORK`` values were read since the last check. True: stop."""
+    work[0] += epoch_work
+    if not every_epoch and work[0] < _POLL_WORK:
+        return False
+    work[0] = 0.0
+    return _poll(monitor, epoch)
 
 
 cdef bint _propose_step(
@@ -86,6 +133,7 @@ def gd_fit(
     double grad_scale,
     int n_threads=1,
     double intercept_step_ratio=1.0,
+    on_epoch=None,
 ):
     """Full-batch proximal gradient descent on the summed objective.
 
@@ -101,6 +149,12 @@ def gd_fit(
     ``max|old - new| / lr``, divided by ``grad_scale``, is <= tol (tol = 0: never),
     after ``max_iter`` epochs, or before the step of an epoch whose loss or step is
     not finite (the parameters then stay those entering that epoch).
+
+    Between epochs it takes the GIL now and then to run Python's signal handlers, so
+    that Ctrl-C raises ``KeyboardInterrupt`` within about one pass (w and b then hold
+    the last epoch's step); ``on_epoch(k)``, if given, is called with the GIL as each
+    epoch k ends (its history column written, its step taken), and an exception it
+    raises stops the loop and propagates.
 
     Returns ``(n_iter, status)``: the number of steps taken (also the number of
     history columns written) and one of the STATUS_* codes.
@@ -129,6 +183,9 @@ def gd_fit(
     cdef Status status = STATUS_MAX_ITER
     cdef double loss, penalty, correct, gmax
     cdef bint finite
+    cdef _EpochMonitor monitor = _EpochMonitor(on_epoch)
+    cdef bint every_epoch = on_epoch is not None
+    cdef double work = 0.0, epoch_work = <double>n * d * K
     with nogil:
         for epoch in range(max_iter):
             if K == 1:
@@ -152,9 +209,13 @@ def gd_fit(
             hist[2, epoch] = gmax / grad_scale
             _take_step(w, b, grad, grad_b)
             n_iter = epoch + 1
+            if _between_epochs(<PyObject*>monitor, every_epoch, &work, epoch_work, epoch):
+                break
             if tol > 0 and gmax <= tol * grad_scale:
                 status = STATUS_CONVERGED
                 break
+    if monitor.error is not None:
+        raise monitor.error
     return n_iter, int(status)
 
 
@@ -177,6 +238,8 @@ cdef Status _sgd_epochs(
     double* epochs_seen, double eta0, double power_t, double alpha_l2, double alpha_l1,
     bint fit_intercept, int max_epochs, double tol, int n_iter_no_change,
     double b_ratio,               # the intercepts' step over the coefficients'
+    PyObject* monitor,            # an _EpochMonitor (see _between_epochs)
+    bint every_epoch,
     int* n_epochs,                # OUT epochs completed
 ) noexcept nogil:
     """The epochs of sgd_fit (which checks and allocates): returns the status.
@@ -193,6 +256,7 @@ cdef Status _sgd_epochs(
     cdef Status status = STATUS_MAX_ITER
     cdef double eta, loss, epoch_loss, correct, epoch_correct, penalty, mean_obj
     cdef double best = INFINITY, gmax = 0.0
+    cdef double work = 0.0, epoch_work = <double>n * d * K
     cdef floating[:, ::1] X_m              # the first m rows of the batch buffers
     cdef floating[::1] y_m, sw_m
     n_epochs[0] = 0
@@ -248,6 +312,8 @@ cdef Status _sgd_epochs(
         hist[1, epoch] = 100.0 * epoch_correct / n
         hist[2, epoch] = gmax / eta
         n_epochs[0] = epoch + 1
+        if _between_epochs(monitor, every_epoch, &work, epoch_work, epoch):
+            break
         if tol > 0:
             mean_obj = hist[0, epoch] / n
             if mean_obj > best - tol:
@@ -283,6 +349,7 @@ def sgd_fit(
     double tol,
     int n_iter_no_change,
     double intercept_step_ratio=1.0,
+    on_epoch=None,
 ):
     """Mini-batch (proximal) SGD on the mean objective ``F = objective / n``.
 
@@ -296,7 +363,8 @@ def sgd_fit(
 
     Stops after ``max_epochs`` or, with tol > 0, when the epoch's mean loss has not
     improved on the best one by tol for ``n_iter_no_change`` epochs in a row
-    (scikit-learn's SGDClassifier rule), or before a non-finite step.
+    (scikit-learn's SGDClassifier rule), or before a non-finite step. Ctrl-C and
+    ``on_epoch`` as in `gd_fit`.
     Returns ``(n_epochs, status)``.
     """
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = b.shape[0], p = w.shape[0]
@@ -330,10 +398,15 @@ def sgd_fit(
         else np.empty((1, 1), dtype=dtype)                    # WORK
     cdef int n_epochs = 0
     cdef Status status
+    cdef _EpochMonitor monitor = _EpochMonitor(on_epoch)
+    cdef bint every_epoch = on_epoch is not None
     with nogil:
         status = _sgd_epochs(X, y, sw, w, b, hist, order, Xb, yb, swb, grad, grad_b,
                              chunk_grad, chunk_stats, logits, &rng_state[0],
                              &epochs_seen[0], eta0, power_t, alpha_l2, alpha_l1,
                              fit_intercept, max_epochs, tol, n_iter_no_change,
-                             intercept_step_ratio, &n_epochs)
+                             intercept_step_ratio, <PyObject*>monitor, every_epoch,
+                             &n_epochs)
+    if monitor.error is not None:
+        raise monitor.error
     return n_epochs, int(status)

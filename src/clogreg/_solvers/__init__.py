@@ -17,12 +17,12 @@ from ._gd import gradient_descent
 from ._lbfgs import lbfgs
 from ._newton import REUSE_FACTOR, REUSE_MIN_FLOPS, newton
 from ._policy import AUTO_NEWTON_MAX_FEATURES, SOLVERS, check_solver
-from ._result import SolverResult, StopReason, check_result
+from ._result import History, SolverResult, StopReason, check_result
 from ._sgd import SGDState, sgd
 from ._tron import tron
 
 __all__ = ["AUTO_NEWTON_MAX_FEATURES", "REUSE_FACTOR", "REUSE_MIN_FLOPS", "SOLVERS",
-           "SGDState", "SolverResult", "StopReason", "check_result", "check_solver",
+           "History", "SGDState", "SolverResult", "StopReason", "check_result", "check_solver",
            "gradient_descent", "lbfgs", "newton", "sgd", "solve", "tron", "uses_tron"]
 
 
@@ -34,21 +34,24 @@ def uses_tron(objective):
 
 
 def solve(objective, solver, coef, intercept, *, max_iter, tol, learning_rate="auto",
-          batch_size=256, lr_schedule="invscaling", sgd_state=None):
+          batch_size=256, lr_schedule="invscaling", sgd_state=None, progress=None):
     """Minimise ``objective`` from (coef, intercept) with ``solver`` (already resolved
     by `check_solver`); return a `SolverResult`.
 
     ``learning_rate``, ``batch_size``, ``lr_schedule`` and ``sgd_state`` (an
-    `SGDState`, required for "sgd") apply to "gd" and "sgd" only.
+    `SGDState`, required for "sgd") apply to "gd" and "sgd" only. ``progress(k,
+    loss, accuracy, grad_norm)``, if given, hears of each history entry as the solver
+    records it (see `History`).
     """
     if solver == "gd":
         return gradient_descent(objective, coef, intercept, learning_rate=learning_rate,
-                                max_iter=max_iter, tol=tol)
+                                max_iter=max_iter, tol=tol, progress=progress)
     if solver == "sgd":
         return sgd(objective, coef, intercept, state=sgd_state,
                    learning_rate=learning_rate, lr_schedule=lr_schedule,
-                   batch_size=batch_size, max_iter=max_iter, tol=tol)
+                   batch_size=batch_size, max_iter=max_iter, tol=tol, progress=progress)
     if solver == "newton" and uses_tron(objective):
-        return tron(objective, coef, intercept, max_iter=max_iter, tol=tol)
+        return tron(objective, coef, intercept, max_iter=max_iter, tol=tol,
+                    progress=progress)
     run = {"lbfgs": lbfgs, "newton": newton}[solver]
-    return run(objective, coef, intercept, max_iter=max_iter, tol=tol)
+    return run(objective, coef, intercept, max_iter=max_iter, tol=tol, progress=progress)

@@ -7,14 +7,15 @@ from .._objective import proximal_step
 from ._result import SolverResult, Status, run_in_segments
 
 
-def gradient_descent(objective, coef, intercept, *, learning_rate, max_iter, tol):
+def gradient_descent(objective, coef, intercept, *, learning_rate, max_iter, tol,
+                     progress=None):
     """Gradient descent on the summed objective from (coef, intercept).
 
     ``learning_rate`` is the step applied to the summed gradient; ``"auto"`` is
     ``1 / L`` for the gradient's Lipschitz bound (`step_size`). The epochs run inside
     the kernel where the rows' layout has that loop (``gd_epochs``); otherwise (a
     layout over Dask blocks, say) in `gd_epochs_python`, the same loop in Python
-    with one loss-and-gradient pass per epoch.
+    with one loss-and-gradient pass per epoch. ``progress``: see `History`.
     """
     lr, ratio = step_size(objective) if learning_rate == "auto" \
         else (float(learning_rate), 1.0)
@@ -24,16 +25,16 @@ def gradient_descent(objective, coef, intercept, *, learning_rate, max_iter, tol
     epochs = getattr(objective.rows, "gd_epochs", None)
     if epochs is None:
         epochs = functools.partial(gd_epochs_python, objective)
-    n_iter, status, hist = run_in_segments(lambda hist, n: epochs(
+    n_iter, status, hist = run_in_segments(lambda hist, n, on_epoch: epochs(
         w, b, hist, lr=lr, alpha_l2=objective.alpha_l2, alpha_l1=objective.alpha_l1,
         fit_intercept=objective.fit_intercept, max_iter=n, tol=tol,
-        intercept_step_ratio=ratio), max_iter)
+        intercept_step_ratio=ratio, on_epoch=on_epoch), max_iter, progress)
     return SolverResult.from_history(w.reshape(b.shape[0], -1), b, n_iter, status, hist,
                                      step=lr).blame_start(objective, coef, intercept)
 
 
 def gd_epochs_python(objective, w, b, hist, *, lr, alpha_l2, alpha_l1, fit_intercept,
-                     max_iter, tol, intercept_step_ratio=1.0):
+                     max_iter, tol, intercept_step_ratio=1.0, on_epoch=None):
     """The kernel's ``gd_fit`` loop in Python, for layouts without ``gd_epochs``.
 
     Same semantics: epoch k makes one pass at the entering (w, b), records the
@@ -42,7 +43,7 @@ def gd_epochs_python(objective, w, b, hist, *, lr, alpha_l2, alpha_l1, fit_inter
     (`clogreg._objective.proximal_step`, in float64, stored in w's dtype). A
     non-finite loss or step stops the loop before the step (w, b unchanged); with
     tol > 0 the loop stops after the first step whose gradient mapping is <= tol
-    times the weight sum. ``w`` and ``b`` are updated in place; returns the kernel's
+    times the weight sum; ``on_epoch(k)`` is called as epoch k ends. ``w`` and ``b`` are updated in place; returns the kernel's
     ``(n_iter, status)``.
     """
     if not lr > 0:
@@ -67,6 +68,8 @@ def gd_epochs_python(objective, w, b, hist, *, lr, alpha_l2, alpha_l1, fit_inter
         w[:] = new_w
         b[:] = new_b
         n_iter = epoch + 1
+        if on_epoch is not None:
+            on_epoch(epoch)
         if tol > 0 and gmax <= tol * grad_scale:
             status = Status.STATUS_CONVERGED
             break

@@ -2,17 +2,18 @@
 import numpy as np
 from scipy.optimize import minimize
 
-from ._result import SolverResult, StopReason
+from ._result import History, SolverResult, StopReason
 
 
-def lbfgs(objective, coef, intercept, *, max_iter, tol):
+def lbfgs(objective, coef, intercept, *, max_iter, tol, progress=None):
     # a trial step may overflow to inf (or inf * 0 to NaN): every evaluation checks
     # for it and reports inf to SciPy, which backs off (no NumPy warnings)
     with np.errstate(over="ignore", invalid="ignore"):
-        return _lbfgs(objective, coef, intercept, max_iter=max_iter, tol=tol)
+        return _lbfgs(objective, coef, intercept, max_iter=max_iter, tol=tol,
+                            progress=progress)
 
 
-def _lbfgs(objective, coef, intercept, *, max_iter, tol):
+def _lbfgs(objective, coef, intercept, *, max_iter, tol, progress=None):
     """L-BFGS-B (SciPy) on the mean objective, each evaluation one kernel pass.
 
     L2 or no penalty only. It runs in standardised coordinates: ``v = s * w`` and
@@ -42,7 +43,7 @@ def _lbfgs(objective, coef, intercept, *, max_iter, tol):
     b0 = np.asarray(intercept, np.float64).ravel()
     fixed_b = b0.copy()
     theta0 = np.concatenate([w0 * S, b0 + w0.reshape(n_out, -1) @ mu])
-    last, hist = {}, []
+    last, hist = {}, History(progress)
 
     def fun(theta):
         w, b = to_wb(theta)

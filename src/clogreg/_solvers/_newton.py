@@ -1,18 +1,19 @@
 """Newton / IRLS for the binary model; proximal Newton (coordinate descent) for L1."""
 import numpy as np
 
-from ._result import SolverResult, StopReason
+from ._result import History, SolverResult, StopReason
 
 _EPS = np.finfo(float).eps
 
 
-def newton(objective, coef, intercept, *, max_iter, tol):
+def newton(objective, coef, intercept, *, max_iter, tol, progress=None):
     # overflow gives inf, which every step checks for (no NumPy warnings)
     with np.errstate(over="ignore", invalid="ignore"):
-        return _newton(objective, coef, intercept, max_iter=max_iter, tol=tol)
+        return _newton(objective, coef, intercept, max_iter=max_iter, tol=tol,
+                             progress=progress)
 
 
-def _newton(objective, coef, intercept, *, max_iter, tol):
+def _newton(objective, coef, intercept, *, max_iter, tol, progress=None):
     """Newton / IRLS for the binary model; proximal Newton (coordinate descent) for L1.
 
     Each iteration solves for the Newton step with the Hessian
@@ -59,7 +60,8 @@ def _newton(objective, coef, intercept, *, max_iter, tol):
     # the Hessian (n d^2 / 2 multiply-adds) costs much more than a gradient pass
     reuse_pays = objective.n_samples * d * (d + 1) / 2 >= REUSE_MIN_FLOPS
     f, g, correct = evaluate(theta)
-    hist, reason, n_iter, model, reuse = [], StopReason.MAX_ITER, 0, None, False
+    hist, reason, n_iter, model, reuse = History(progress), StopReason.MAX_ITER, 0, None, \
+        False
     gnorm = _min_norm_subgradient(g, theta, l1) * scale if g is not None else np.inf
     while True:
         hist.append((f, objective.accuracy(correct), gnorm))

@@ -32,19 +32,39 @@ class StopReason(str, enum.Enum):
 SEGMENT_EPOCHS = 1 << 16
 
 
-def run_in_segments(run, max_iter):
-    """Call ``run(hist, n)`` (a kernel epoch loop of at most n epochs writing its
-    history into hist) until max_iter epochs ran or it stopped for another reason;
-    return ``(n_iter, status, history)``. One call unless max_iter > SEGMENT_EPOCHS."""
+def run_in_segments(run, max_iter, progress=None):
+    """Call ``run(hist, n, on_epoch)`` (a kernel epoch loop of at most n epochs
+    writing its history into hist) until max_iter epochs ran or it stopped for another
+    reason; return ``(n_iter, status, history)``. One call unless max_iter >
+    SEGMENT_EPOCHS. With ``progress`` (see `History`), ``on_epoch(k)`` reports each
+    epoch's history column as the loop writes it; else ``on_epoch`` is None."""
     parts, n_iter = [], 0
     while True:
         n = min(max_iter - n_iter, SEGMENT_EPOCHS)
         hist = np.empty((3, n))
-        k, status = run(hist, n)
+        on_epoch = None if progress is None else \
+            (lambda k, hist=hist, first=n_iter: progress(first + k, *hist[:, k]))
+        k, status = run(hist, n, on_epoch)
         parts.append(hist[:, :k])
         n_iter += k
         if StopReason.from_status(status) != StopReason.MAX_ITER or n_iter >= max_iter:
             return n_iter, status, parts[0] if len(parts) == 1 else np.hstack(parts)
+
+
+class History(list):
+    """A solver's history entries ``(loss, accuracy, grad_norm)``, one per iteration
+    at the parameters entering it; ``progress(k, loss, accuracy, grad_norm)``, when
+    given, hears of each entry k as it is appended (live ``verbose`` output, the
+    estimator's callbacks). An exception it raises stops the solver and propagates."""
+
+    def __init__(self, progress=None):
+        super().__init__()
+        self.progress = progress
+
+    def append(self, entry):
+        super().append(entry)
+        if self.progress is not None:
+            self.progress(len(self) - 1, *entry)
 
 
 _FROM_STATUS = {Status.STATUS_CONVERGED: StopReason.CONVERGED,

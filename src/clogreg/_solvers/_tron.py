@@ -7,7 +7,7 @@ features), as LIBLINEAR's default solver for L2 logistic regression does.
 """
 import numpy as np
 
-from ._result import SolverResult, StopReason
+from ._result import History, SolverResult, StopReason
 
 # LIBLINEAR's constants (tron.cpp): trust-region ratio tests and radius updates
 _ETA0, _ETA1, _ETA2 = 1e-4, 0.25, 0.75
@@ -18,12 +18,13 @@ _CG_TOL = 0.1
 _MAX_REJECTED = 60
 
 
-def tron(objective, coef, intercept, *, max_iter, tol):
+def tron(objective, coef, intercept, *, max_iter, tol, progress=None):
     with np.errstate(over="ignore", invalid="ignore"):
-        return _tron(objective, coef, intercept, max_iter=max_iter, tol=tol)
+        return _tron(objective, coef, intercept, max_iter=max_iter, tol=tol,
+                           progress=progress)
 
 
-def _tron(objective, coef, intercept, *, max_iter, tol):
+def _tron(objective, coef, intercept, *, max_iter, tol, progress=None):
     """Minimise the binary objective ``F(w, b)`` (L2 or no penalty) by trust-region
     Newton with preconditioned conjugate gradients (Lin, Weng & Keerthi, "Trust
     region Newton method for large-scale logistic regression", JMLR 2008; the
@@ -73,7 +74,7 @@ def _tron(objective, coef, intercept, *, max_iter, tol):
         return diag
 
     f, g, correct = evaluate(theta, h)
-    hist = []
+    hist = History(progress)
     gnorm = float(np.abs(g).max()) * scale if g is not None else np.inf
     hist.append((f, objective.accuracy(correct), gnorm))
     if g is None:

@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
-from .. import _solvers, _validation
+from .. import _progress, _solvers, _validation
 from .._estimator import LogisticRegression as _LocalLogisticRegression
 from .._objective import LogisticObjective, penalty_strengths
 from ._rows import DaskRows
@@ -286,11 +286,13 @@ stop_reason_, history_ :
                 objective.check_scale()
             d = rows.n_features
             coef, intercept = self._start(rows.n_out, d, rows.dtype)
-            result = _solvers.solve(objective, solver, coef, intercept,
-                                    max_iter=self.max_iter, tol=self.tol,
-                                    learning_rate=self.learning_rate)
             data = SimpleNamespace(classes=classes, X=np.empty((0, d), rows.dtype))
-            self._store(result, data, solver, None)
+            with _progress.fit_progress(self, X, y, sample_weight) as progress:
+                result = _solvers.solve(objective, solver, coef, intercept,
+                                        max_iter=self.max_iter, tol=self.tol,
+                                        learning_rate=self.learning_rate,
+                                        progress=progress)
+                self._store(result, data, solver, None)
             self.n_features_in_ = d
             if names is not None:
                 self.feature_names_in_ = names
