@@ -84,11 +84,13 @@ LONG = {
            "LogisticRegression(solver='gd', tol=0, max_iter=10**6, verbose=1)"),
     "sgd": ("X = rng.standard_normal((100_000, 50)); y = (X[:, 0] > 0).astype(int)",
             "LogisticRegression(solver='sgd', tol=0, max_iter=10**6, verbose=1)"),
-    "lbfgs (multinomial, 40 classes)":
-        ("X = rng.standard_normal((60_000, 40)); y = rng.integers(0, 40, 60_000)",
+    # separable, no penalty: lbfgs and newton keep going until interrupted
+    "lbfgs (multinomial, 10 classes)":
+        (("X = rng.standard_normal((60_000, 40)); "
+          "y = np.argmax(X @ rng.standard_normal((40, 10)), axis=1)"),
          "LogisticRegression(C=np.inf, tol=0, max_iter=10**6, verbose=1)"),
     "newton (400 features)":
-        ("X = rng.standard_normal((40_000, 400)); y = (rng.random(40_000) < .5).astype(int)",
+        ("X = rng.standard_normal((40_000, 400)); y = (X[:, 0] > 0).astype(int)",
          "LogisticRegression(solver='newton', C=np.inf, tol=0, max_iter=10**6, verbose=1)"),
     "gd, sparse 100,000 x 200 (5% nonzero)":
         (("import scipy.sparse as sp; X = sp.random(100_000, 200, density=0.05, "
@@ -98,6 +100,7 @@ LONG = {
 
 CHILD = """
 import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
 import numpy as np
 from threadpoolctl import threadpool_limits
 from clogreg import LogisticRegression
