@@ -66,15 +66,16 @@ def timeit(fn, repeat):
     return side_by_side({"fn": fn}, repeat)["fn"]
 
 
-def side_by_side(contenders, repeat):
+def side_by_side(contenders, repeat, warmup=True):
     """{name: wall times}: after one warm-up each, the contenders take turns, so that a
     change in the machine's load hits them alike. A contender is ``fn`` or
     ``(fn, repeats, own_time)``: fewer repeats for slow ones (they run in the first
-    turns); with own_time, fn returns its own time (e.g. per iteration)."""
+    turns); with own_time, fn returns its own time (e.g. per iteration). ``warmup=False``
+    skips the warm-up calls (for fits of seconds that have already run once)."""
     specs = {name: c if isinstance(c, tuple) else (c, repeat, False)
              for name, c in contenders.items()}
     times = {name: [] for name in specs}
-    for fn, _, _ in specs.values():
+    for fn, _, _ in specs.values() if warmup else ():
         fn()
     for turn in range(max(r for _, r, _ in specs.values())):
         for name, (fn, reps, own_time) in specs.items():

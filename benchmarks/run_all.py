@@ -19,11 +19,13 @@ row says otherwise. The problems:
    the four problems of ``benchmarks/bench_solvers.py`` (``--no-solvers`` skips it).
 
 It writes the tables, the machine and the targets of the performance issue to
-BENCHMARKS.md, and the plot to benchmarks/epoch_vs_rows.png. About 7 minutes on
-2 cores, 1 without the solvers (``--quick``: smaller problems, for a smoke test;
-``--repeat``: turns).
+BENCHMARKS.md (keeping its "Sparse input" section, which
+``benchmarks/bench_sparse_solvers.py --write`` writes), and the plot to
+benchmarks/epoch_vs_rows.png. About 7 minutes on 2 cores, 1 without the solvers
+(``--quick``: smaller problems, for a smoke test; ``--repeat``: turns).
 """
 import argparse
+import re
 import time
 import warnings
 from pathlib import Path
@@ -239,11 +241,23 @@ def main():
             print("\n".join(md[-len(res) - 3:]), flush=True)
 
     md += targets(results, big)
+    md += kept_sections(Path(args.out))
     md += KERNEL_TUNING.splitlines() + [""]
     elapsed = time.perf_counter() - t_start
     md += [f"Suite run time: {elapsed / 60:.1f} min.", ""]
     Path(args.out).write_text("\n".join(md))
     print(f"\nwrote {args.out} and benchmarks/epoch_vs_rows.png in {elapsed / 60:.1f} min")
+
+
+def kept_sections(path):
+    """Sections that other scripts write into BENCHMARKS.md and this one keeps as they
+    are: "Sparse input" (``benchmarks/bench_sparse_solvers.py --write``)."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return []
+    m = re.search(r"^## Sparse input\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+    return m.group(0).rstrip("\n").splitlines() + [""] if m else []
 
 
 def targets(results, big):
