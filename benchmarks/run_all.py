@@ -66,8 +66,10 @@ re-measure them).
 
 | where | choice | measured then |
 |---|---|---|
-| `_SMALL_D = 10` (`_kernel.pyx`) | the binary pass does its two matrix-vector products in its own loops up to 10 columns, BLAS gemv above | `benchmarks/bench_epoch.py --cols 10`, float64: the epoch took 1.5x the `X.sum()` time with its own loops, 1.75x with gemv; from 12 columns on gemv is as fast or faster |
-| `clogreg_rows_dot_f` (`simd.h`) | float32 rows of up to 10 columns: one row per AVX2 register, the same sums in plain C in the baseline build; float64 keeps the 4-row loops of `_small_matvec` | 1,000,000 x 10 float32: the AVX2 code took 0.88x the time of the 4-row loops, the plain C 1.2x |
+| `_SMALL_D = 10` (`_kernel.pyx`) | float64 rows of up to 10 columns: `X @ w` as four in-order row sums at a time (`_small_matvec`); above, `clogreg_rows_dot_d` | `benchmarks/bench_epoch.py --cols 10`, float64: the epoch took 1.5x the `X.sum()` time with these loops, 1.75x with gemv (first host) |
+| `clogreg_rows_dot_f` (`simd.h`) | float32 rows, any width: one row per AVX2 register, the same sums in plain C in the baseline build | 1,000,000 x 10 float32: the AVX2 code took 0.88x the time of the 4-row loops, the plain C 1.2x (first host) |
+| `clogreg_rows_dot_d` (`simd.h`), no BLAS in the binary pass (issue 12) | float64 rows of more than 10 columns: one row after the other, its 8 lanes in two AVX2 registers (plain C in the baseline build, same bits); `X.T @ r` in the kernel's 4-row loops; until then both were OpenBLAS gemv calls | `gcc -O3 -mavx2 -mfma -ffp-contract=off benchmarks/tuning_rows_dot.c -o /tmp/rows_dot && /tmp/rows_dot 500000 100` (second host, AMD EPYC with AVX-512, idle; 5 rounds, ms): reading X once 20.4-21.6; `X @ w` one row after the other 21.9-25.6; four rows interleaved, as gemv reads a row-major X, 48.7-55.2 (2.5x) |
+| `_WIDE_TILE_BYTES = 8192`, at least 4 rows (`_kernel.pyx`, `_binary_tile_rows`) | tiles of the binary pass above 10 columns: 8 KiB, so that `X.T @ r` reads the tile from L1; never fewer than 4 rows (the 4-row loops) | same command, both products of the pass, 500,000 x 96: 25.7-30.8 ms with 8 KiB tiles, 29.6-38.8 with 16 KiB, 33.7-34.8 with 64 KiB (the old `_TILE_ELEMS`); 200,000 x 1000: 1 or 2 rows a tile (8 or 16 KiB) took 113-168 ms, 4 or 8 rows 102-123 ms |
 | `_NEWTON_TILE_ELEMS = 32768` (`_kernel.pyx`) | Newton tiles of up to 32,768 values, work arrays on the heap | 1.2x faster than 8,192-value tiles on 569 x 30, 1.07x on 200,000 x 200 |
 | `newton_pass` scratch (`_kernel/newton.pxi`) | malloc (MemoryError on failure, before nogil), not NumPy | 80 x 2 float64: with the scratch from `np.empty` the pass took 1.16x the CPU time of the previous commit's, with malloc 1.05x (the rest: the shape checks); 569 x 30: 1.03x against 1.01x |
 | `_sgd_epochs` (`_kernel/epochs.pxi`) | the SGD epochs in a cdef function of their own, the work arrays its parameters, called by `sgd_fit` after it allocates them | one epoch, batches of 256, 1,000,000 x 10: the same loop inside `sgd_fit` beside the NumPy allocations took 1.12x (float32) to 1.23x (float64) the CPU time (paired, same process, against the previous commit); in a function of its own 0.97x to 0.98x |
@@ -251,13 +253,18 @@ def main():
 
 def kept_sections(path):
     """Sections that other scripts write into BENCHMARKS.md and this one keeps as they
-    are: "Sparse input" (``benchmarks/bench_sparse_solvers.py --write``)."""
+    are: "Sparse input" (``benchmarks/bench_sparse_solvers.py --write``) and "The
+    binary pass without BLAS" (``benchmarks/bench_pass.py``, written by hand)."""
     try:
         text = path.read_text()
     except OSError:
         return []
-    m = re.search(r"^## Sparse input\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
-    return m.group(0).rstrip("\n").splitlines() + [""] if m else []
+    kept = []
+    for title in ("Sparse input", "The binary pass without BLAS"):
+        m = re.search(rf"^## {title}\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+        if m:
+            kept += m.group(0).rstrip("\n").splitlines() + [""]
+    return kept
 
 
 def targets(results, big):

@@ -46,6 +46,8 @@ cdef extern from "simd.h":
     void _prefetch "CLOGREG_PREFETCH"(const void* p) noexcept nogil
     void _rows_dot_f "clogreg_rows_dot_f"(const float* x, const float* w, Py_ssize_t t,
                                           Py_ssize_t d, float* z) noexcept nogil
+    void _rows_dot_d "clogreg_rows_dot_d"(const double* x, const double* w, Py_ssize_t t,
+                                          Py_ssize_t d, double* z) noexcept nogil
     int _cpu_avx2_fma "clogreg_cpu_avx2_fma"() noexcept nogil
 
 
@@ -60,11 +62,15 @@ cdef enum:
     _MAX_TILE_ROWS = 256
     _TILE_ELEMS = 8192
     _LANES = 8          # partial sums per statistic (fixed: it fixes the order too)
-    # Up to this many columns the binary pass does its two matrix-vector products in
-    # its own loops: OpenBLAS's gemv spends more on a short row than the row's
-    # logistic arithmetic; from 12 columns on, BLAS is as fast or faster
-    # (BENCHMARKS.md, "Kernel tuning constants").
+    # The binary pass does its two matrix-vector products in its own loops, never
+    # BLAS (whose gemv reads X slower than memory on some CPUs: issue 12). For float64
+    # up to this many columns they are in-order sums four rows at a time; above, the
+    # 8-lane sums of clogreg_rows_dot_d (simd.h) (BENCHMARKS.md, "Kernel tuning
+    # constants").
     _SMALL_D = 10
+    # Bytes per tile of the binary pass above _SMALL_D columns: half of a 32 KiB L1
+    # data cache (BENCHMARKS.md, "Kernel tuning constants").
+    _WIDE_TILE_BYTES = 8192
     # Rows per tile of the Newton pass: up to this many values (256 KiB in float64;
     # the tile's work arrays are on the heap, not the stack). Fewer, larger syrk
     # calls are faster than 8,192-value tiles (BENCHMARKS.md, "Kernel tuning constants").

@@ -97,14 +97,18 @@ cdef inline void _syrk(BLAS_Order order, BLAS_UpLo uplo, BLAS_Trans ta, int n, i
 
 cdef inline void _small_matvec(const floating* x, const floating* w, Py_ssize_t t,
                                Py_ssize_t d, floating* z) noexcept nogil:
-    """z = X_t @ w for a tile of t rows of d (few) columns. float32: a row per
-    register (clogreg_rows_dot_f in simd.h). float64: four rows at a time, each an in-order
-    sum over its columns (the four chains run in parallel)."""
+    """z = X_t @ w for a tile of t rows of d columns. float32: a row per register
+    (clogreg_rows_dot_f in simd.h). float64: up to _SMALL_D columns four rows at a
+    time, each an in-order sum over its columns (the four chains run in parallel);
+    above, 8-lane sums (clogreg_rows_dot_d in simd.h)."""
     cdef Py_ssize_t i, j, t4 = t - t % 4
     cdef floating a0, a1, a2, a3, wj
     cdef const floating* x0
     if floating is float:
         _rows_dot_f(x, w, t, d, z)
+        return
+    if d > _SMALL_D:
+        _rows_dot_d(x, w, t, d, z)
         return
     for i in range(0, t4, 4):
         x0 = x + i * d
@@ -131,8 +135,8 @@ cdef inline void _small_matvec(const floating* x, const floating* w, Py_ssize_t 
 
 cdef inline void _small_matvec_t(const floating* x, const floating* r, Py_ssize_t t,
                                  Py_ssize_t d, floating* g) noexcept nogil:
-    """g += X_t.T @ r for a tile of t rows of d (few) columns: four rows at a time,
-    the columns independent (packed instructions)."""
+    """g += X_t.T @ r for a tile of t rows of d columns: four rows at a time, the
+    columns independent (packed instructions, the same sums in every build)."""
     cdef Py_ssize_t i, j, t4 = t - t % 4
     cdef floating r0, r1, r2, r3
     cdef const floating* x0

@@ -20,6 +20,16 @@ cdef inline Py_ssize_t _tile_rows(Py_ssize_t d) noexcept nogil:
     return max(1, min(_MAX_TILE_ROWS, _TILE_ELEMS // d))
 
 
+cdef inline Py_ssize_t _binary_tile_rows(Py_ssize_t d, Py_ssize_t itemsize) noexcept nogil:
+    """Rows per tile of the binary pass: as `_tile_rows` up to _SMALL_D columns; above,
+    at most _WIDE_TILE_BYTES, so that the tile read from memory by the first product
+    is still in the L1 cache for the second, but at least 4 rows (the second product
+    adds four rows at a time into the gradient)."""
+    if d <= _SMALL_D:
+        return _tile_rows(d)
+    return max(4, min(_MAX_TILE_ROWS, _WIDE_TILE_BYTES // (d * itemsize)))
+
+
 cdef inline Py_ssize_t _n_workers(int n_threads, Py_ssize_t n_chunks) noexcept nogil:
     """Threads that can run a pass's chunks at once: one scratch buffer each."""
     return max(1, min(<Py_ssize_t>n_threads, n_chunks)) if n_chunks > 1 else 1
