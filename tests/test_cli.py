@@ -556,3 +556,31 @@ def test_entry_point_and_module_exit_with_the_status(files, tmp_path, monkeypatc
         runpy.run_module("clogreg", run_name="__main__")
     assert exc.value.code == 1
     assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_without_pandas_columns_go_by_position(files, tmp_path, capsys, monkeypatch):
+    """pandas is optional: without it the model records no column names, and predict
+    with such a model takes the CSV's columns by position."""
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails
+    d = files["dir"]
+    r = call(capsys, "train", d / "binary.csv", "-o", tmp_path / "p.json", "-q")
+    assert r.returncode == 0, r.stderr
+    model = load_model(tmp_path / "p.json")
+    assert not hasattr(model, "feature_names_in_")
+    data = np.loadtxt(d / "binary.csv", delimiter=",", skiprows=1)
+    ref = LogisticRegression().fit(data[:, :4], data[:, 4].astype(np.int64))
+    assert model.coef_.tobytes() == ref.coef_.tobytes()
+    monkeypatch.undo()  # (scikit-learn's predict looks pandas up in sys.modules)
+    r = call(capsys, "predict", tmp_path / "p.json", d / "binary.csv", "-q")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [str(v) for v in ref.predict(data[:, :4])]
+
+
+def test_onnx_without_skl2onnx_says_what_to_install(files, tmp_path, capsys, monkeypatch):
+    d = files["dir"]
+    assert call(capsys, "train", d / "binary.csv", "-o", tmp_path / "b.json",
+                "-q").returncode == 0
+    monkeypatch.setitem(sys.modules, "skl2onnx", None)  # import skl2onnx now fails
+    _assert_error(call(capsys, "onnx", tmp_path / "b.json", "-o", tmp_path / "b.onnx"), 1,
+                  "ONNX export needs skl2onnx and onnx: pip install 'clogreg[onnx]'")
+    assert not (tmp_path / "b.onnx").exists()

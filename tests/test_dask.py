@@ -447,3 +447,16 @@ def test_gd_on_the_local_scheduler_takes_the_in_memory_steps(d):
     local = clogreg.LogisticRegression(**kw).fit(X, y)
     np.testing.assert_allclose(est.history_["loss"], local.history_["loss"], rtol=1e-12)
     np.testing.assert_allclose(est.coef_, local.coef_, rtol=1e-10, atol=1e-14)
+
+
+def test_clogreg_dask_without_dask_says_what_to_install(monkeypatch):
+    import importlib
+
+    for name in [m for m in sys.modules if m == "clogreg.dask" or
+                 m.startswith("clogreg.dask.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.delattr(clogreg, "dask", raising=False)
+    monkeypatch.setitem(sys.modules, "dask", None)  # import dask now fails
+    with pytest.raises(ImportError, match=r"clogreg.dask needs Dask: install the extra with "
+                                          r"pip install \"clogreg\[dask\]\""):
+        importlib.import_module("clogreg.dask")

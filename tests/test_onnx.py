@@ -175,3 +175,10 @@ def test_non_integral_float_classes_of_a_model_file_are_refused_clearly(tmp_path
     with pytest.raises(ValueError, match=r"ONNX labels are int64 or strings; classes_ "
                                          r"\[0.5, 1.5\] are not whole numbers"):
         to_onnx(clf, X[:1])
+
+
+def test_register_without_skl2onnx_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "skl2onnx", None)  # import now fails
+    with pytest.raises(ImportError, match=r"ONNX export needs skl2onnx and onnx: pip "
+                                          r"install 'clogreg\[onnx\]'"):
+        register_onnx_converter()
