@@ -524,3 +524,17 @@ def test_summary_says_when_it_is_penalised_or_separated(capsys):
     out = capsys.readouterr().out
     assert "NaN: the estimate diverges (separation); its statistics are undefined." in out
     assert "penalised" not in out
+
+
+def test_detect_separation_without_intercept_and_with_one_class():
+    # through the origin: x > 0 exactly for the positive class, a direction b = (1,)
+    x = np.array([[-3.0], [-1.0], [-0.5], [0.5], [2.0], [4.0]])
+    y = np.array([0, 0, 0, 1, 1, 1])
+    res = detect_separation(x, y, fit_intercept=False, names=["x"])
+    assert res.kind == "complete" and res.columns == ["x"] and res.direction[0] > 0
+    # shifted, the origin no longer separates them (an intercept would)
+    assert detect_separation(x + 2.0, y, fit_intercept=False).kind == "none"
+    assert detect_separation(x + 2.0, y).kind == "complete"
+    with pytest.raises(ValueError, match="detect_separation needs two or more classes, "
+                                         "got 1"):
+        detect_separation(x, np.zeros(6))
