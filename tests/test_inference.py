@@ -538,3 +538,13 @@ def test_detect_separation_without_intercept_and_with_one_class():
     with pytest.raises(ValueError, match="detect_separation needs two or more classes, "
                                          "got 1"):
         detect_separation(x, np.zeros(6))
+
+
+def test_multinomial_robust_covariance_matches_statsmodels():
+    X, y = _multinomial_data(3, 600, 3, 3)
+    clf = _fit(X, y)
+    ref = sm.MNLogit(y, sm.add_constant(X)).fit(disp=0, method="newton", tol=1e-12,
+                                                 cov_type="HC0")
+    assert_cov_close(clf.cov_params(X, y, kind="HC0"), ref.cov_params())
+    # HC1 = HC0 * n / (n - k), k = 8 parameters
+    assert_cov_close(clf.cov_params(X, y, kind="HC1"), ref.cov_params() * 600 / (600 - 8))
