@@ -5,7 +5,9 @@ through the Python API on data read by NumPy (``np.loadtxt``) and scikit-learn
 error cases calls ``clogreg._cli.main`` in-process (the code a subprocess runs, minus
 ~2 s of interpreter start each); subprocesses cover one case of each status."""
 import csv
+import errno
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -347,3 +349,238 @@ def test_predict_svmlight_with_a_csv_model(files, capsys):
     note = (f"no accuracy: the labels in {d / 'train.svm'} (['0', '1', '2']) are none of "
             f"the model's classes")
     assert r.stderr.splitlines() == [note]
+
+
+# ------------------------------------------------ in-process: every remaining path
+def test_format_is_detected_from_the_first_line(files, tmp_path, capsys):
+    """Without a telling extension: svmlight when the first data line is ``label
+    index:value ...`` without commas, else CSV; comments and blank lines skipped."""
+    d = files["dir"]
+    svm = tmp_path / "train.txt"
+    svm.write_text("# written by hand\n\n" + (d / "train.svm").read_text(), encoding="utf-8")
+    r = call(capsys, "train", svm, "-o", tmp_path / "s.json")
+    assert r.returncode == 0, r.stderr
+    assert "(svmlight)" in r.stderr
+    X, y = load_svmlight_file(str(d / "train.svm"))
+    ref = LogisticRegression().fit(X, y.astype(np.int64))
+    assert load_model(tmp_path / "s.json").coef_.tobytes() == ref.coef_.tobytes()
+    table = tmp_path / "binary.data"
+    shutil.copy(d / "binary.csv", table)
+    r = call(capsys, "train", table, "-o", tmp_path / "c.json")
+    assert r.returncode == 0, r.stderr
+    assert "(csv)" in r.stderr
+    data = np.loadtxt(d / "binary.csv", delimiter=",", skiprows=1)
+    ref = LogisticRegression().fit(data[:, :4], data[:, 4].astype(np.int64))
+    assert load_model(tmp_path / "c.json").coef_.tobytes() == ref.coef_.tobytes()
+
+
+def test_more_malformed_inputs_exit_1_with_one_line(files, tmp_path, capsys):
+    d = files["dir"]
+    assert call(capsys, "train", d / "train.csv", "--target", "kind", "-o", d / "m.json",
+                "-q").returncode == 0
+    assert call(capsys, "train", d / "train.svm", "-o", tmp_path / "svm.json",
+                "-q").returncode == 0  # a model without column names (4 features)
+    out = tmp_path / "x.json"
+    cases = [
+        # only comments and blank lines: nothing to tell the format by
+        (("train", _write(tmp_path / "blank.data", "# nothing\n\n"), "-o", out),
+         "blank.data: the file is empty"),
+        # a field beyond the csv module's limit (131,072 characters)
+        (("train", _write(tmp_path / "long.csv", "a,y\n" + "1" * 200_000 + ",0\n"), "-o",
+          out), "long.csv: not a valid CSV file: field larger than field limit"),
+        (("train", _write(tmp_path / "twice.csv", "a,a,y\n1,2,0\n"), "-o", out),
+         "twice.csv: the CSV header repeats a column name"),
+        (("train", _write(tmp_path / "label.csv", "y\n0\n1\n"), "-o", out),
+         "label.csv: no feature columns besides the label"),
+        (("predict", d / "m.json", d / "test.csv", "--target", "colour"),
+         "test.csv: no column 'colour'"),
+        # a model without names reads CSV columns by position: 4 features, not 5
+        (("predict", tmp_path / "svm.json", _write(tmp_path / "abc.csv", "a,b,c\n1,2,3\n")),
+         "abc.csv: 3 features, but the model was trained on 4"),
+        # NaN parses as a float; the estimator refuses it as in the Python API
+        # scikit-learn's message has a second line (a hint): joined into the one line
+        (("predict", d / "m.json", _write(tmp_path / "nan.csv",
+                                          "f1,f2,f3,f4\n1,2,3,4\nnan,1,2,3\n")),
+         "predict failed: Input X contains NaN. LogisticRegression does not accept missing "
+         "values encoded as NaN natively"),
+        (("train", _write(tmp_path / "nan_train.csv", "a,y\n1,0\nnan,1\n"), "-o", out),
+         "fit failed: Input X contains NaN. LogisticRegression does not accept missing "
+         "values encoded as NaN natively"),
+        (("predict", d / "m.json", d / "test.csv", "-o", tmp_path / "no" / "p.txt"),
+         "cannot write: No such file or directory"),
+        (("onnx", d / "m.json", "-o", tmp_path / "no" / "m.onnx"),
+         "cannot write: No such file or directory"),
+    ]
+    for args, message in cases:
+        _assert_error(call(capsys, *args), 1, message)
+
+
+def test_csv_that_is_not_utf8_is_one_error_line(tmp_path, capsys):
+    # bytes that are no UTF-8 text once came out as a UnicodeDecodeError traceback
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("a,b,y\n1,2,0\n3,\xe9,1\n".encode("latin-1"))
+    _assert_error(call(capsys, "train", path, "-o", tmp_path / "m.json"), 1,
+                  "latin1.csv: not a valid CSV file: 'utf-8' codec can't decode byte 0xe9")
+
+
+def test_non_numeric_c_is_a_usage_error(files, capsys):
+    _assert_error(call(capsys, "train", files["dir"] / "binary.csv", "-o", "m.json", "--C",
+                       "lots"), 2, "argument --C: 'lots' is not a number")
+
+
+def test_predict_with_target_reports_accuracy_and_writes_probabilities(files, tmp_path,
+                                                                         capsys):
+    """--target with a model that knows its columns; --proba to stdout and to -o."""
+    d = files["dir"]
+    assert call(capsys, "train", d / "train.csv", "--target", "kind", "-o", d / "m.json",
+                "-q").returncode == 0
+    model = load_model(d / "m.json")
+    labels, probabilities = _predict(model, files["X"][200:])
+    r = call(capsys, "predict", d / "m.json", d / "test.csv", "--target", "kind", "--proba")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.reader(r.stdout.splitlines()))
+    assert rows[0] == ["label", "alpha", "beta", "gamma"]
+    assert [row[0] for row in rows[1:]] == labels.tolist()
+    proba = np.array([[float(v) for v in row[1:]] for row in rows[1:]])
+    assert proba.tobytes() == probabilities.tobytes()
+    correct = int(np.sum(labels == files["kinds"][200:]))
+    assert r.stderr.strip() == f"Accuracy = {correct:.4f}% ({correct}/100)"
+    r = call(capsys, "predict", d / "m.json", d / "test.csv", "-o", tmp_path / "labels.txt",
+             "-q")
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == ""
+    assert (tmp_path / "labels.txt").read_text().splitlines() == labels.tolist()
+
+
+def test_train_reports_convergence_warnings_as_lines(files, tmp_path, capsys):
+    d = files["dir"]
+    r = call(capsys, "train", d / "binary.csv", "-o", tmp_path / "w.json", "--solver", "gd",
+             "--max-iter", "2")
+    assert r.returncode == 0, r.stderr
+    warning = [line for line in r.stderr.splitlines() if line.startswith("clogreg: warning:")]
+    assert len(warning) == 1 and "max_iter" in warning[0], r.stderr
+    assert load_model(tmp_path / "w.json").stop_reason_ == "max_iter"
+
+
+def test_info_in_process_describes_the_model(files, tmp_path, capsys):
+    d = files["dir"]
+    assert call(capsys, "train", d / "binary.csv", "-o", tmp_path / "b.json", "--C", "0.5",
+                "--l1-ratio", "1", "--solver", "newton", "-q").returncode == 0
+    model = load_model(tmp_path / "b.json")
+    with open(tmp_path / "b.json") as f:
+        document = json.load(f)
+    r = call(capsys, "info", tmp_path / "b.json")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    fields = dict(line.split(":", 1) for line in r.stdout.splitlines())
+    assert fields["file"].strip() == (
+        f"{tmp_path / 'b.json'} (format clogreg-model v1, written by clogreg "
+        f"{document['model']['clogreg_version']})")
+    assert fields["classes"].strip() == "2: [-1, 4]"
+    expected_features = "4: ['a', 'b', 'c', 'd']" if hasattr(model, "feature_names_in_") \
+        else "4"
+    assert fields["features"].strip() == expected_features
+    assert fields["dtype"].strip() == "float64"
+    loss = model.history_["loss"][-1]
+    assert fields["solver"].strip() == (f"newton, {int(model.n_iter_[0])} iterations, "
+                                        f"{model.stop_reason_}, final loss {loss:.10g}")
+    assert fields["intercept"].strip() == f"[{float(model.intercept_[0]):.6g}]"
+    data = np.loadtxt(d / "binary.csv", delimiter=",", skiprows=1)
+    ref = LogisticRegression(C=0.5, l1_ratio=1.0, solver="newton").fit(
+        data[:, :4], data[:, 4].astype(np.int64))
+    nonzero = np.count_nonzero(ref.coef_)
+    assert fields["coef |max|"].strip() == (f"{float(np.max(np.abs(ref.coef_))):.6g}, "
+                                            f"nonzero {nonzero} of 4")
+
+
+def test_onnx_in_process_with_another_dtype(files, tmp_path, capsys):
+    pytest.importorskip("skl2onnx", reason="needs clogreg[onnx]")
+    ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime")
+    d = files["dir"]
+    assert call(capsys, "train", d / "binary.csv", "-o", tmp_path / "b.json",
+                "-q").returncode == 0
+    r = call(capsys, "onnx", tmp_path / "b.json", "-o", tmp_path / "b.onnx", "--dtype",
+             "float32")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == (f"wrote {tmp_path / 'b.onnx'} (input 'X': float32 of shape "
+                                f"[N, 4]; outputs 'label', 'probabilities')")
+    sess = ort.InferenceSession(str(tmp_path / "b.onnx"), providers=["CPUExecutionProvider"])
+    X = files["X"].astype(np.float32)
+    label, proba = sess.run(None, {"X": X})
+    labels, probabilities = _predict(load_model(tmp_path / "b.json"), X.astype(np.float64))
+    assert proba.dtype == np.float32
+    # float32 graph, float64 model: labels may differ only where the margin is tiny
+    assert np.mean(label == labels) > 0.99
+    np.testing.assert_allclose(proba, probabilities, rtol=0, atol=1e-6)
+
+
+def test_ctrl_c_exits_130_with_one_line(files, tmp_path, capsys, monkeypatch):
+    """128 + SIGINT, the shell's status for a command that Ctrl-C stopped."""
+    import signal
+
+    def interrupted(self, X, y, sample_weight=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LogisticRegression, "fit", interrupted)
+    r = call(capsys, "train", files["dir"] / "binary.csv", "-o", tmp_path / "m.json", "-q")
+    assert r.returncode == 128 + signal.SIGINT
+    assert r.stderr == "clogreg: interrupted\n" and r.stdout == ""
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_os_error_reading_data_is_one_line(tmp_path, capsys):
+    """An error of the operating system while reading (not a CLIError): still one
+    line and status 1. Linux's /proc/self/mem is a file that open() accepts and whose
+    first read fails (EIO: address 0 is not mapped)."""
+    mem = "/proc/self/mem"
+    if not os.path.isfile(mem):
+        pytest.skip("needs Linux's /proc/self/mem (a file that open() may read but "
+                    "read() refuses)")
+    r = call(capsys, "train", mem, "-o", tmp_path / "m.json", "--format", "csv")
+    assert r.returncode == 1
+    assert r.stderr == f"clogreg: error: {os.strerror(errno.EIO)}\n"
+
+
+def test_entry_point_and_module_exit_with_the_status(files, tmp_path, monkeypatch, capsys):
+    """The console script's function and ``python -m clogreg``, in this process."""
+    import runpy
+
+    from clogreg._cli import _entry
+
+    missing = str(tmp_path / "nothing.json")
+    monkeypatch.setattr(sys, "argv", ["clogreg", "info", missing])
+    with pytest.raises(SystemExit) as exc:
+        _entry()
+    assert exc.value.code == 1
+    assert capsys.readouterr().err == f"clogreg: error: {missing}: no such file\n"
+    monkeypatch.setattr(sys, "argv", ["clogreg", "info", str(files["dir"] / "train.csv")])
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_module("clogreg", run_name="__main__")
+    assert exc.value.code == 1
+    assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_without_pandas_columns_go_by_position(files, tmp_path, capsys, monkeypatch):
+    """pandas is optional: without it the model records no column names, and predict
+    with such a model takes the CSV's columns by position."""
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails
+    d = files["dir"]
+    r = call(capsys, "train", d / "binary.csv", "-o", tmp_path / "p.json", "-q")
+    assert r.returncode == 0, r.stderr
+    model = load_model(tmp_path / "p.json")
+    assert not hasattr(model, "feature_names_in_")
+    data = np.loadtxt(d / "binary.csv", delimiter=",", skiprows=1)
+    ref = LogisticRegression().fit(data[:, :4], data[:, 4].astype(np.int64))
+    assert model.coef_.tobytes() == ref.coef_.tobytes()
+    monkeypatch.undo()  # (scikit-learn's predict looks pandas up in sys.modules)
+    r = call(capsys, "predict", tmp_path / "p.json", d / "binary.csv", "-q")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [str(v) for v in ref.predict(data[:, :4])]
+
+
+def test_onnx_without_skl2onnx_says_what_to_install(files, tmp_path, capsys, monkeypatch):
+    d = files["dir"]
+    assert call(capsys, "train", d / "binary.csv", "-o", tmp_path / "b.json",
+                "-q").returncode == 0
+    monkeypatch.setitem(sys.modules, "skl2onnx", None)  # import skl2onnx now fails
+    _assert_error(call(capsys, "onnx", tmp_path / "b.json", "-o", tmp_path / "b.onnx"), 1,
+                  "ONNX export needs skl2onnx and onnx: pip install 'clogreg[onnx]'")
+    assert not (tmp_path / "b.onnx").exists()

@@ -346,3 +346,117 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def _local_blocks(*arrays, chunks=(200, 250, 150)):
+    return _dask(*arrays, chunks=chunks)
+
+
+def test_bad_input_on_dasks_local_scheduler_names_the_block():
+    """The checks of every block, run in this process by Dask's local scheduler (on a
+    cluster they run on the workers): the messages of the in-memory input contract,
+    with the block and its rows."""
+    X, y = _data(2, seed=16, n=600, d=4)
+    yd = _local_blocks(y)[0]
+    cases = []
+    bad = X.copy()
+    bad[250, 1] = np.nan  # block 1: rows 200..449
+    cases.append(((bad, y), {}, r"Input X contains NaN in block 1 \(rows 200\.\.449\)"))
+    bad = X.copy()
+    bad[460, 0] = -np.inf
+    cases.append(((bad, y), {}, r"Input X contains infinity in block 2 \(rows 450\.\.599\)"))
+    cases.append(((X, np.where(np.arange(600) == 5, np.nan, y.astype(float))), {},
+                  r"Input y contains NaN in block 0 \(rows 0\.\.199\)"))
+    sw = np.ones(600)
+    sw[300] = np.nan
+    cases.append(((X, y), {"sample_weight": sw}, r"sample_weight has NaN or infinity in "
+                  r"block 1 \(rows 200\.\.449\); weights must be finite and non-negative"))
+    sw = np.ones(600)
+    sw[599] = -1.0
+    cases.append(((X, y), {"sample_weight": sw}, r"sample_weight has negative values in "
+                  r"block 2 \(rows 450\.\.599\)"))
+    cases.append(((X, y), {"sample_weight": np.zeros(600)},
+                  "sample_weight must not be all zero"))
+    cases.append(((X, y), {"sample_weight": np.full(600, 1e307)},
+                  "sample_weight sums to more than the largest float64"))
+    for (Xb, yb), kw, message in cases:
+        kw = {k: _local_blocks(v)[0] for k, v in kw.items()}
+        est = DaskLR()
+        with pytest.raises(ValueError, match=message):
+            est.fit(*_local_blocks(Xb, yb), **kw)
+        assert not hasattr(est, "coef_")
+    Xd = _local_blocks(X)[0]
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(600,\), got "
+                                         r"\(599,\)"):
+        DaskLR().fit(Xd, yd, sample_weight=da.ones(599, chunks=300))
+    with pytest.raises(ValueError, match="sample_weight times class_weight is zero for "
+                                         "every row"):
+        DaskLR(class_weight={0: 0.0, 1: 0.0}).fit(Xd, yd)
+    with pytest.raises(TypeError, match="X has dtype object; convert it to numbers first"):
+        DaskLR().fit(Xd.astype(object), yd)
+    with pytest.raises(ValueError, match=r"X must be 2-dimensional, got a dask array of "
+                                         r"shape \(600,\)"):
+        DaskLR().fit(Xd[:, 0], yd)
+    with pytest.raises(ValueError, match=r"X must have at least one row and one column, "
+                                         r"got shape \(600, 0\)"):
+        DaskLR().fit(Xd[:, :0], yd)
+
+
+def test_in_memory_integer_data_scalar_weights_newton_and_score_locally():
+    """NumPy arrays are wrapped as one block, integers become float64, a scalar weight
+    is every row's; the fit is the in-memory one; predictions and the score as the
+    local model's, also on dask X chunked by columns."""
+    rng = np.random.default_rng(17)
+    X = rng.integers(-5, 6, size=(800, 4))
+    y = (X @ np.array([0.3, -0.2, 0.1, 0.0]) + rng.logistic(size=800) > 0).astype(int)
+    est = DaskLR(solver="newton", tol=1e-10).fit(X, y, sample_weight=2.5)
+    local = clogreg.LogisticRegression(solver="newton", tol=1e-10).fit(
+        X.astype(np.float64), y, sample_weight=np.full(800, 2.5))
+    assert est.coef_.dtype == np.float64
+    np.testing.assert_allclose(est.coef_, local.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(est.intercept_, local.intercept_, rtol=1e-8, atol=1e-10)
+    # dask weights chunked unlike X are rechunked to X's blocks
+    Xd, yd = _local_blocks(X.astype(np.float64), y, chunks=(400, 400))
+    swd = da.from_array(np.full(800, 2.5), chunks=300)
+    again = DaskLR(solver="newton", tol=1e-10).fit(Xd, yd, sample_weight=swd)
+    np.testing.assert_allclose(again.coef_, local.coef_, rtol=1e-8, atol=1e-10)
+    by_columns = da.from_array(X.astype(np.float64), chunks=(400, 2))
+    pred = est.predict(by_columns)
+    assert isinstance(pred, da.Array)
+    np.testing.assert_array_equal(pred.compute(), local.predict(X.astype(np.float64)))
+    accuracy = np.mean(local.predict(X.astype(np.float64)) == y)
+    assert est.score(by_columns, yd) == pytest.approx(accuracy, abs=0)
+    weights = np.linspace(0.5, 1.5, 800)
+    weighted = np.sum(weights * (local.predict(X.astype(np.float64)) == y)) / weights.sum()
+    assert est.score(Xd, yd, sample_weight=da.from_array(weights, chunks=400)) == \
+        pytest.approx(weighted, rel=1e-12)
+    with pytest.raises(ValueError, match="X has 3 features, but this model was fitted "
+                                         "with 4"):
+        est.predict(Xd[:, :3])
+
+
+@pytest.mark.parametrize("d", [5, 1_001])
+def test_gd_on_the_local_scheduler_takes_the_in_memory_steps(d):
+    """The step size from the blocks' Gram matrices (up to 1,000 features) or their
+    squared row norms (beyond), as in memory: the same iterates."""
+    rng = np.random.default_rng(18)
+    X = rng.normal(size=(300, d))
+    y = (X[:, 0] + rng.logistic(size=300) > 0).astype(int)
+    kw = {"solver": "gd", "tol": 0.0, "max_iter": 5}
+    est = DaskLR(**kw).fit(*_local_blocks(X, y, chunks=(100, 120, 80)))
+    local = clogreg.LogisticRegression(**kw).fit(X, y)
+    np.testing.assert_allclose(est.history_["loss"], local.history_["loss"], rtol=1e-12)
+    np.testing.assert_allclose(est.coef_, local.coef_, rtol=1e-10, atol=1e-14)
+
+
+def test_clogreg_dask_without_dask_says_what_to_install(monkeypatch):
+    import importlib
+
+    for name in [m for m in sys.modules if m == "clogreg.dask" or
+                 m.startswith("clogreg.dask.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.delattr(clogreg, "dask", raising=False)
+    monkeypatch.setitem(sys.modules, "dask", None)  # import dask now fails
+    with pytest.raises(ImportError, match=r"clogreg.dask needs Dask: install the extra with "
+                                          r"pip install \"clogreg\[dask\]\""):
+        importlib.import_module("clogreg.dask")

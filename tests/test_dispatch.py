@@ -234,3 +234,28 @@ def test_invalid_clogreg_kernel_raises_a_clear_error():
 def test_select_defaults_to_auto():
     assert _dispatch.select("") == _dispatch.select("auto") == _dispatch.select(" AUTO ")
     assert _dispatch.select("baseline") == ("baseline", _kernel)
+
+
+def test_without_avx2_auto_falls_back_and_avx2_fails_clearly(monkeypatch):
+    """The module docstring's rules on a CPU without AVX2/FMA and on a build without
+    the AVX2 kernel (CLOGREG_AVX2=0, ARM, MSVC), simulated here: "auto" picks the
+    baseline, "avx2" raises ImportError saying which of the two is missing."""
+    import clogreg
+
+    monkeypatch.setattr(_kernel, "cpu_supports_avx2_fma", lambda: False)
+    assert _dispatch.avx2_module() is None
+    assert _dispatch.select("auto") == ("baseline", _kernel)
+    with pytest.raises(ImportError, match="CLOGREG_KERNEL=avx2, but this CPU lacks AVX2 or "
+                                          "FMA"):
+        _dispatch.select("avx2")
+    monkeypatch.undo()
+    if not _kernel.cpu_supports_avx2_fma():
+        pytest.skip("this CPU lacks AVX2/FMA: the missing build cannot be told apart")
+    # the build without clogreg._kernel_avx2: its import fails
+    monkeypatch.delattr(clogreg, "_kernel_avx2", raising=False)
+    monkeypatch.setitem(sys.modules, "clogreg._kernel_avx2", None)
+    assert _dispatch.avx2_module() is None
+    assert _dispatch.select("auto") == ("baseline", _kernel)
+    with pytest.raises(ImportError, match=r"clogreg was built without the AVX2 kernel "
+                                          r"\(CLOGREG_AVX2=0, not x86-64, or MSVC\)"):
+        _dispatch.select("avx2")

@@ -11,6 +11,7 @@ Reference values:
   ``summary(logistf(case ~ age + oc + vic + vicl + vis + dia, data = sex2,
   alpha = 0.1))`` as printed in the documentation of an R wrapper (``logistfPrint``).
 """
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -179,3 +180,65 @@ def test_fit_into_gives_logistic_regression_the_firth_fit(sex2):
         "more columns than rows: the information matrix is singular"})
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_without_intercept_the_penalised_loglik_is_maximal():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 2))
+    y = (X @ [1.0, -0.5] + rng.logistic(size=60) > 0).astype(int)
+    clf = FirthLogisticRegression(fit_intercept=False).fit(X, y)
+    theta = clf.coef_[0]
+    assert clf.intercept_.tolist() == [0.0]
+    h = 1e-6
+    fd = [(_penalised_loglik(theta + h * e, X, y) - _penalised_loglik(theta - h * e, X, y))
+          / (2 * h) for e in np.eye(2)]
+    assert_allclose(fd, 0.0, atol=1e-7)
+    assert clf.loglik_ == pytest.approx(_penalised_loglik(theta, X, y), rel=1e-12)
+
+
+def test_refusals_name_the_problem(endometrial, monkeypatch):
+    from clogreg import LogisticRegression
+
+    X, y, clf = endometrial
+    wide = np.zeros((4, 5001))
+    with pytest.raises(ValueError, match="at most 5001 parameters, got 5002"):
+        FirthLogisticRegression().fit(wide, [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="firth=True: at most 5001 parameters, got 5002"):
+        LogisticRegression(C=np.inf, firth=True).fit(wide, [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="alpha must be in \\(0, 1\\), got 1.5"):
+        clf.profile_ci(X, y, alpha=1.5)
+    with pytest.raises(ValueError, match="method must be 'profile' or 'wald', got 'score'"):
+        clf.coef_table(X, y, method="score")
+
+
+def test_coef_table_without_pandas_is_a_dict_of_profile_statistics(monkeypatch):
+    """Without pandas the table is a dict (``P>chi2`` as with pandas). Its profile
+    interval ends and LR p-values against the penalised log-likelihood profiled in
+    NumPy/SciPy: at each end the profile is chi2_1(0.95) / 2 below the maximum."""
+    from scipy import optimize, stats
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(40, 1))
+    y = (0.8 * X[:, 0] + rng.logistic(size=40) > 0).astype(int)
+    X1 = np.column_stack([np.ones(40), X])
+    clf = FirthLogisticRegression().fit(X, y)
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails
+    table = clf.coef_table(X, y)
+    assert isinstance(table, dict) and "P>|z|" not in table
+
+    def profile(j, v):  # max over the other parameter, theta_j = v
+        k = 1 - j
+
+        def negative(t):
+            theta = np.empty(2)
+            theta[j], theta[k] = v, t[0]
+            return -_penalised_loglik(theta, X1, y)
+        return -optimize.minimize(negative, [0.0], method="BFGS", tol=1e-12).fun
+
+    top = _penalised_loglik(np.r_[clf.intercept_, clf.coef_[0]], X1, y)
+    drop = stats.chi2.ppf(0.95, 1) / 2
+    for j in range(2):
+        for end in (table["[0.025"][j], table["0.975]"][j]):
+            assert profile(j, end) == pytest.approx(top - drop, abs=1e-6)
+        expected_p = stats.chi2.sf(2 * (top - profile(j, 0.0)), 1)
+        assert table["P>chi2"][j] == pytest.approx(expected_p, rel=1e-5)

@@ -459,3 +459,92 @@ def test_readme_inference_example_runs():
     test = parser.get_doctest("\n".join(blocks), {}, "README-inference", "README.md", 0)
     result = runner.run(test)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_wald_test_by_index_and_its_refusals():
+    X, y = DATASETS[2][1:]
+    clf = _fit(X, y)
+    ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0, tol=1e-12)
+    R = np.zeros((2, 7))
+    R[0, 2] = R[1, 3] = 1.0
+    expected = ref.wald_test(R, scalar=True, use_f=False)
+    got = clf.wald_test(X, y, [2, 3])  # parameter indices: 0 is const
+    assert_allclose(got.statistic, expected.statistic, rtol=RTOL)
+    with pytest.raises(ValueError, match=r"parameter index 7 out of range 0\.\.6"):
+        clf.wald_test(X, y, [1, 7])
+    with pytest.raises(ValueError, match="R must have 7 columns \\(one per parameter\\), "
+                                         "got 6"):
+        clf.wald_test(X, y, R=np.eye(6)[:2])
+    with pytest.raises(ValueError, match=r"q must have shape \(2,\), got \(3,\)"):
+        clf.wald_test(X, y, R=R, q=[0.0, 0.0, 0.0])
+
+
+def test_class_weights_are_frequency_weights_and_clusters_are_checked():
+    X, y = _synthetic(21, 400, 3)
+    clf = _fit(X, y, class_weight={0: 2, 1: 3})
+    w = np.where(y == 1, 3, 2)
+    # integer class weights: the fit of the rows repeated that often
+    ref = sm.Logit(np.repeat(y, w), sm.add_constant(np.repeat(X, w, axis=0))).fit(
+        disp=0, tol=1e-12)
+    assert_allclose(clf.bse(X, y), ref.bse, rtol=RTOL)
+    assert_allclose(clf.bse(X, y, sample_weight=np.full(400, 2.0)),
+                    ref.bse / np.sqrt(2.0), rtol=RTOL)
+    with pytest.raises(ValueError, match=r"clusters must have shape \(400,\), got \(399,\)"):
+        clf.bse(X, y, kind="cluster", clusters=np.arange(399))
+    with pytest.raises(ValueError, match="clusters is used only with kind=\"cluster\" "
+                                         "\\(kind='HC0'\\)"):
+        clf.bse(X, y, kind="HC0", clusters=np.arange(400))
+
+
+def test_unaligned_x_gives_the_statistics_of_aligned_x():
+    X, y = _synthetic(22, 300, 3)
+    clf = _fit(X, y)
+    buffer = bytearray(X.nbytes + 1)
+    unaligned = np.frombuffer(buffer, dtype=np.float64, offset=1,
+                              count=X.size).reshape(X.shape)
+    unaligned[:] = X
+    assert not unaligned.flags.aligned
+    ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0, tol=1e-12)
+    assert_allclose(clf.bse(unaligned, y), ref.bse, rtol=RTOL)
+    assert_allclose(clf.bse(unaligned, y), clf.bse(X, y), rtol=1e-12)
+
+
+def test_summary_says_when_it_is_penalised_or_separated(capsys):
+    X, y = _synthetic(23, 300, 2)
+    _fit(X, y, C=1.0).summary(X, y)
+    out = capsys.readouterr().out
+    assert "L2-penalised fit: the covariance uses the penalised Hessian" in out
+    X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
+    y = np.array([0, 0, 0, 1, 1, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = LogisticRegression(C=np.inf, solver="newton").fit(X, y)
+    with pytest.warns(PerfectSeparationWarning, match="complete separation"):
+        clf.summary(X, y)
+    out = capsys.readouterr().out
+    assert "NaN: the estimate diverges (separation); its statistics are undefined." in out
+    assert "penalised" not in out
+
+
+def test_detect_separation_without_intercept_and_with_one_class():
+    # through the origin: x > 0 exactly for the positive class, a direction b = (1,)
+    x = np.array([[-3.0], [-1.0], [-0.5], [0.5], [2.0], [4.0]])
+    y = np.array([0, 0, 0, 1, 1, 1])
+    res = detect_separation(x, y, fit_intercept=False, names=["x"])
+    assert res.kind == "complete" and res.columns == ["x"] and res.direction[0] > 0
+    # shifted, the origin no longer separates them (an intercept would)
+    assert detect_separation(x + 2.0, y, fit_intercept=False).kind == "none"
+    assert detect_separation(x + 2.0, y).kind == "complete"
+    with pytest.raises(ValueError, match="detect_separation needs two or more classes, "
+                                         "got 1"):
+        detect_separation(x, np.zeros(6))
+
+
+def test_multinomial_robust_covariance_matches_statsmodels():
+    X, y = _multinomial_data(3, 600, 3, 3)
+    clf = _fit(X, y)
+    ref = sm.MNLogit(y, sm.add_constant(X)).fit(disp=0, method="newton", tol=1e-12,
+                                                 cov_type="HC0")
+    assert_cov_close(clf.cov_params(X, y, kind="HC0"), ref.cov_params())
+    # HC1 = HC0 * n / (n - k), k = 8 parameters
+    assert_cov_close(clf.cov_params(X, y, kind="HC1"), ref.cov_params() * 600 / (600 - 8))

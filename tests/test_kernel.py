@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from helpers import dense_objective
 from reference import gradient_descent as numpy_gd
-from reference import objective
+from reference import multinomial_objective, objective, sgd_epochs
+from scipy.special import expit
 
 import clogreg
 from clogreg import LogisticRegression, _kernel, _solvers
@@ -164,12 +165,14 @@ def kernel_call(name, **changed):
                          "tol": 1e-12},
         "gd_fit": {**data, "w": np.zeros(p), "b": np.zeros(n_out),
                    "hist": np.empty((3, 5)), "lr": 0.1, "alpha_l2": 0.0, "alpha_l1": 0.0,
-                   "fit_intercept": True, "max_iter": 5, "tol": 0.0, "grad_scale": 1.0},
+                   "fit_intercept": True, "max_iter": 5, "tol": 0.0, "grad_scale": 1.0,
+                   "n_threads": 1, "intercept_step_ratio": 1.0},
         "sgd_fit": {**data, "w": np.zeros(p), "b": np.zeros(n_out),
                     "hist": np.empty((3, 5)), "rng_state": np.array([7], dtype=np.uint64),
                     "epochs_seen": np.zeros(1), "eta0": 0.1, "power_t": 0.0,
                     "alpha_l2": 0.0, "alpha_l1": 0.0, "fit_intercept": True,
-                    "batch_size": 4, "max_epochs": 5, "tol": 0.0, "n_iter_no_change": 5},
+                    "batch_size": 4, "max_epochs": 5, "tol": 0.0, "n_iter_no_change": 5,
+                    "intercept_step_ratio": 1.0},
     }[name]
     assert set(changed) <= set(args)
     args.update(changed)
@@ -220,6 +223,10 @@ def test_kernel_calls_are_consistent_as_built():
     ("sgd_fit", {"rng_state": np.zeros(1, np.uint64)}, r"rng_state must be nonzero"),
     ("sgd_fit", {"epochs_seen": np.zeros(0)}, r"epochs_seen has shape \(0,\), expected \(1,\)"),
     ("sgd_fit", {"batch_size": 0}, r"batch_size must be positive, got 0"),
+    ("gd_fit", {"intercept_step_ratio": 0.5},
+     r"gd_fit: intercept_step_ratio must be finite and >= 1, got 0.5"),
+    ("sgd_fit", {"intercept_step_ratio": np.inf},
+     r"sgd_fit: intercept_step_ratio must be finite and >= 1, got inf"),
 ])
 def test_kernel_names_the_array_and_both_shapes(name, changed, message):
     with pytest.raises(ValueError, match=message):
@@ -318,3 +325,139 @@ def test_multinomial_sgd_with_batches_of_fewer_chunks_than_x():
     clf.fit(X, y)
     assert clf.coef_.shape == (3, 4) and np.all(np.isfinite(clf.coef_))
     assert clf.n_iter_ == 3
+
+
+# ---------------------------------------------------------------- small, traced cases
+# (.ci/run measures the kernel's line coverage on these tests: keep them small)
+def test_sgd_fit_follows_the_reference_with_weights_l1_and_tol():
+    """Weighted mini-batches, an L1 penalty that zeroes a coefficient, scikit-learn's
+    stopping rule: the kernel's sgd against reference.sgd_epochs (NumPy)."""
+    rng = np.random.default_rng(11)
+    n, d = 60, 3
+    X = rng.standard_normal((n, d))
+    y = (X[:, 0] - X[:, 1] + 0.5 * rng.standard_normal(n) > 0).astype(np.float64)
+    sw = rng.uniform(0.5, 2.0, n)
+    kw = {"eta0": 0.2, "power_t": 0.5, "alpha_l2": 0.5, "alpha_l1": 4.0,
+          "fit_intercept": True}
+    W, b, losses, seen, _ = sgd_epochs(X, y, 1, np.zeros((1, d)), np.zeros(1), seed=12345,
+                                       epochs=200, batch_size=16, sample_weight=sw,
+                                       tol=1e-3, **kw)
+    w, b_k, hist = np.zeros(d), np.zeros(1), np.empty((3, 200))
+    epochs_seen = np.zeros(1)
+    n_epochs, status = _kernel.sgd_fit(
+        X, y, sw, w, b_k, hist, np.array([12345], np.uint64), epochs_seen, kw["eta0"],
+        kw["power_t"], kw["alpha_l2"], kw["alpha_l1"], True, 16, 200, 1e-3, 5)
+    assert status == _kernel.Status.STATUS_CONVERGED and n_epochs == len(losses) < 200
+    np.testing.assert_allclose(hist[0, :n_epochs], losses, rtol=1e-12)
+    np.testing.assert_allclose(w, W[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b_k, b, rtol=1e-10)
+    assert epochs_seen[0] == pytest.approx(seen, rel=1e-12)
+    assert np.sum(w == 0) == np.sum(W[0] == 0) >= 1  # the L1 step zeroes exactly
+
+
+def test_sgd_fit_stops_before_a_nonfinite_step():
+    X, y = make_data(n=40, d=3)
+    w, b, hist = np.zeros(3), np.zeros(1), np.empty((3, 5))
+    n_epochs, status = _kernel.sgd_fit(X * 1e3, y, np.empty(0), w, b, hist,
+                                       np.array([7], np.uint64), np.zeros(1), 1e306, 0.0,
+                                       0.0, 0.0, True, 8, 5, 0.0, 5)
+    assert status == _kernel.Status.STATUS_NONFINITE and n_epochs == 0
+    assert np.all(np.isfinite(w)) and np.all(np.isfinite(b))
+
+
+def test_gd_fit_stops_at_the_first_epoch_whose_gradient_mapping_meets_tol():
+    X, y = make_data(n=50, d=2, seed=13)
+    lr, tol, grad_scale = 0.02, 1e-3, 50.0
+    # plain gradient descent in NumPy; the gradient mapping max|old - new| / lr
+    theta, path, losses, mapping = np.zeros(3), [np.zeros(3)], [], []
+    for _ in range(400):
+        z = X @ theta[:2] + theta[2]
+        losses.append(objective(X, y, theta[:2], theta[2]))
+        r = expit(z) - y
+        new = theta - lr * np.concatenate([X.T @ r, [r.sum()]])
+        mapping.append(np.abs(new - theta).max() / lr / grad_scale)
+        theta = new
+        path.append(theta)
+    mapping = np.array(mapping)
+    expected = int(np.argmax(mapping <= tol)) + 1
+    assert 1 < expected < 400 and mapping[expected - 1] <= tol < mapping[:expected - 1].min()
+    w, b, hist = np.zeros(2), np.zeros(1), np.empty((3, 400))
+    n_iter, status = _kernel.gd_fit(X, y, np.empty(0), w, b, hist, lr, 0.0, 0.0, True,
+                                    400, tol, grad_scale)
+    assert status == _kernel.Status.STATUS_CONVERGED and n_iter == expected
+    np.testing.assert_allclose(np.concatenate([w, b]), path[expected], rtol=1e-10)
+    np.testing.assert_allclose(hist[2, :n_iter], mapping[:n_iter], rtol=1e-8)
+    np.testing.assert_allclose(hist[0, :n_iter], losses[:n_iter], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_weighted_newton_pass_matches_numpy(dtype):
+    X, y = make_data(n=200, d=4, seed=14, dtype=dtype)
+    sw = np.random.default_rng(15).uniform(0.2, 3.0, 200).astype(dtype)
+    w = np.array([0.3, -0.2, 0.1, 0.5], dtype)
+    b = -0.25
+    grad, H, H_wb = np.empty(4, dtype), np.empty((4, 4), dtype), np.empty(4, dtype)
+    loss, grad_b, h_sum, correct = _kernel.newton_pass(X, y.astype(dtype), sw, w, b, grad,
+                                                       H, H_wb)
+    X64, s = X.astype(np.float64), sw.astype(np.float64)
+    z = X64 @ w.astype(np.float64) + b
+    p = expit(z)
+    h = s * p * (1 - p)
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    assert loss == pytest.approx(objective(X64, y, w.astype(np.float64), b, s), rel=rtol)
+    assert grad_b == pytest.approx(np.sum(s * (p - y)), rel=rtol)
+    assert h_sum == pytest.approx(h.sum(), rel=rtol)
+    assert correct == np.sum((z > 0) == (y > 0.5))
+    np.testing.assert_allclose(grad, X64.T @ (s * (p - y)), rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(H_wb, X64.T @ h, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(H, np.tril((X64 * h[:, None]).T @ X64), rtol=rtol, atol=rtol)
+
+
+def test_cd_quadratic_with_l1_meets_the_optimality_conditions():
+    """The proximal Newton subproblem's KKT conditions at the returned step: with
+    u = theta + delta and q = g + A delta, q_j = -l1_j sign(u_j) where u_j != 0 and
+    |q_j| <= l1_j where u_j = 0; a coordinate with no curvature is left alone."""
+    rng = np.random.default_rng(16)
+    B = rng.standard_normal((5, 5))
+    B[4] = 0.0                                 # A[4, :] = A[:, 4] = 0
+    A = B @ B.T + np.diag([1.0, 1.0, 1.0, 1.0, 0.0])
+    g = np.array([-6.0, 6.0, 0.1, 1.0, 2.0])
+    theta = np.array([0.2, -0.1, 0.05, 0.3, 0.7])
+    l1 = np.array([0.5, 0.5, 5.0, 0.0, 0.3])
+    delta = np.zeros(5)
+    delta[4] = 0.125
+    sweeps = _kernel.cd_quadratic(A, g, theta, l1, delta, 1000, 1e-15)
+    assert 1 <= sweeps < 1000
+    u, q = theta + delta, g + A @ delta
+    assert delta[4] == 0.125
+    assert u[0] != 0 and u[1] != 0 and np.sign(u[0]) != np.sign(u[1])
+    assert u[2] == 0.0 and abs(q[2]) <= l1[2]  # soft-thresholded to exactly zero
+    for j in (0, 1):
+        assert q[j] == pytest.approx(-l1[j] * np.sign(u[j]), abs=1e-9)
+    assert q[3] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_multinomial_pass_on_threads_matches_numpy_and_one_thread():
+    n, d, K = _kernel.CHUNK_ROWS + 37, 2, 3   # two chunks: the threaded loop runs
+    rng = np.random.default_rng(17)
+    X = rng.standard_normal((n, d))
+    y = rng.integers(0, K, n).astype(np.float64)
+    W, b = rng.standard_normal(K * d) * 0.5, np.array([0.1, -0.2, 0.3])
+    out = {}
+    for n_threads in (1, 2):
+        grad, grad_b = np.empty(K * d), np.empty(K)
+        loss, correct = _kernel.multinomial_loss_grad(X, y, np.empty(0), W, b, grad, grad_b,
+                                                      n_threads)
+        out[n_threads] = (loss, correct, grad, grad_b)
+    assert out[1][:2] == out[2][:2]
+    for a, c in zip(out[1][2:], out[2][2:]):
+        np.testing.assert_array_equal(a, c)
+    Z = X @ W.reshape(K, d).T + b
+    P = np.exp(Z - Z.max(1, keepdims=True))
+    P /= P.sum(1, keepdims=True)
+    R = P - np.eye(K)[y.astype(int)]
+    loss = multinomial_objective(X, y.astype(int), W.reshape(K, d), b)
+    assert out[2][0] == pytest.approx(loss, rel=1e-12)
+    assert out[2][1] == np.sum(Z.argmax(1) == y)
+    np.testing.assert_allclose(out[2][2], (R.T @ X).ravel(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(out[2][3], R.sum(0), rtol=1e-10, atol=1e-10)

@@ -291,6 +291,30 @@ def test_nan_constant_refused(tmp_path):
     (lambda d: d["model"]["attributes"].update(
         feature_names_in_={"dtype": "object", "shape": [4], "strings": ["a", "b", 3, "d"]}),
      "feature_names_in_ must hold a list of strings"),
+    (lambda d: d.update(format_version=0), "invalid format version 0"),
+    (lambda d: d.update(model=[1, 2]), "'model' must be a JSON object"),
+    (lambda d: d["model"].update(params=[]), "'params' must be a JSON object"),
+    (lambda d: d["model"].update(attributes="coef"), "'attributes' must be a JSON object"),
+    (lambda d: d["model"]["params"].update(class_weight={"dict": [[1]]}),
+     "parameter class_weight must be a list of \\[key, value\\] pairs"),
+    (lambda d: d["model"]["params"].update(class_weight={"dict": [[{"dict": []}, 1]]}),
+     "parameter class_weight has a dict as a key"),
+    (lambda d: d["model"]["attributes"]["coef_"].update(data=4),
+     "coef_ data must be a base64 string"),
+    (lambda d: d["model"]["attributes"]["classes_"].update(
+        data=_b64([0.0, np.nan]), dtype="<f8"), "classes_ holds NaN or inf"),
+    (lambda d: d["model"]["attributes"]["classes_"].pop("data") and
+     d["model"]["attributes"]["classes_"].update(strings=["a", "b"], dtype="|S1"),
+     "classes_ has dtype '\\|S1'; strings must be 'object' or '<U<n>'"),
+    (lambda d: d["model"]["attributes"]["classes_"].pop("data") and
+     d["model"]["attributes"]["classes_"].update(strings=["a", "b", "c"], dtype="<U1"),
+     r"classes_ holds 3 strings, its shape \[2\] needs 2"),
+    (lambda d: d["model"]["attributes"]["intercept_"].update(
+        shape=[2], data=_b64([0.5, 0.5])), r"intercept_ has shape \(2,\), expected \(1,\)"),
+    (lambda d: d["model"]["attributes"].update(stop_reason_=0),
+     "stop_reason_ must be a string"),
+    (lambda d: d["model"]["attributes"].update(history_=[[0.5]]),
+     "history_ must be a JSON object"),
 ])
 def test_malformed_file_is_refused_naming_the_problem(tmp_path, edit, message):
     path, doc = _saved(tmp_path)
@@ -338,3 +362,45 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(clogreg._model_io, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_numpy_scalar_parameters_round_trip_as_python_values(tmp_path):
+    """Parameters given as NumPy scalars are stored as the JSON numbers and booleans
+    they equal, and come back as Python values."""
+    X, y = _data(2)
+    clf = LogisticRegression(C=np.float32(0.5), fit_intercept=np.True_, max_iter=np.int64(50),
+                             class_weight={np.int64(0): np.float64(2.0), 1: 1.0}).fit(X, y)
+    path = tmp_path / "m.json"
+    save_model(clf, path)
+    params = load_model(path).get_params()
+    assert params["C"] == 0.5 and type(params["C"]) is float
+    assert params["fit_intercept"] is True
+    assert params["max_iter"] == 50 and type(params["max_iter"]) is int
+    assert params["class_weight"] == {0: 2.0, 1: 1.0}
+    assert [type(k) for k in params["class_weight"]] == [int, int]
+    np.testing.assert_array_equal(load_model(path).predict(X), clf.predict(X))
+
+
+def test_save_refuses_what_it_cannot_store(tmp_path):
+    X, y = _data(2)
+    path = tmp_path / "m.json"
+    clf = LogisticRegression().fit(X, y)
+    clf.set_params(n_jobs=[1, 2])  # set_params does not validate; save_model must not write it
+    with pytest.raises(ValueError, match=r"cannot save parameter n_jobs=\[1, 2\]: only "
+                                         "numbers, strings"):
+        save_model(clf, path)
+    clf = LogisticRegression().fit(X, y)
+    clf.classes_ = np.array([b"no", b"yes"])  # relabelled with byte strings
+    with pytest.raises(ValueError, match="cannot save classes_: byte strings are not "
+                                         "supported"):
+        save_model(clf, path)
+    clf.classes_ = np.array(["2020-01-01", "2020-06-01"], dtype="datetime64[D]")
+    with pytest.raises(ValueError, match=r"cannot save classes_: dtype datetime64\[D\] is "
+                                         "neither numbers nor strings"):
+        save_model(clf, path)
+    clf = LogisticRegression().fit(X, y)
+    del clf.history_
+    with pytest.raises(ValueError, match="cannot save: the estimator has no attribute "
+                                         "history_"):
+        save_model(clf, path)
+    assert not path.exists()  # nothing written by a refused save

@@ -130,3 +130,55 @@ def test_docstring_example_runs():
     runner.run(test)
     assert runner.summarize(verbose=False) == (0, len(test.examples))
     assert len(test.examples) >= 8
+
+
+@pytest.mark.parametrize("labels", ["int", "str"])
+def test_nocl_option_outputs_class_indices(labels):
+    """skl2onnx's ``nocl`` option: the label output is the index into ``classes_``."""
+    X, y = _data(3, np.float64)
+    y = y * 10 + 1 if labels == "int" else np.array(["ant", "bee", "cat"])[y]
+    clf = LogisticRegression().fit(X, y)
+    label, proba = _run(to_onnx(clf, X[:1], options={"nocl": True}), X)
+    assert label.dtype == np.int64
+    assert label.tolist() == np.searchsorted(clf.classes_, clf.predict(X)).tolist()
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=0, atol=1e-12)
+
+
+def test_uint64_labels_beyond_int64_are_refused_clearly():
+    X, y = _data(2, np.float64)
+    labels = np.array([7, 2**63 + 5], dtype=np.uint64)[y]
+    clf = LogisticRegression().fit(X, labels)
+    assert clf.classes_.tolist() == [7, 2**63 + 5]  # fit takes them as they are
+    with pytest.raises(ValueError, match="ONNX labels are int64; classes_ exceed the int64 "
+                                         "range"):
+        to_onnx(clf, X[:1])
+
+
+def test_non_integral_float_classes_of_a_model_file_are_refused_clearly(tmp_path):
+    """fit never makes such classes (continuous labels), but a model file may hold
+    them: the converter names them instead of truncating to int64."""
+    import base64
+    import hashlib
+    import json
+
+    X, y = _data(2, np.float64)
+    save_model(LogisticRegression().fit(X, y), tmp_path / "m.json")
+    doc = json.loads((tmp_path / "m.json").read_text())
+    doc["model"]["attributes"]["classes_"] = {
+        "dtype": "<f8", "shape": [2],
+        "data": base64.b64encode(np.array([0.5, 1.5]).tobytes()).decode("ascii")}
+    canonical = json.dumps(doc["model"], sort_keys=True, separators=(",", ":"))
+    doc["sha256"] = hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    (tmp_path / "m.json").write_text(json.dumps(doc))
+    clf = load_model(tmp_path / "m.json")
+    assert clf.classes_.tolist() == [0.5, 1.5]
+    with pytest.raises(ValueError, match=r"ONNX labels are int64 or strings; classes_ "
+                                         r"\[0.5, 1.5\] are not whole numbers"):
+        to_onnx(clf, X[:1])
+
+
+def test_register_without_skl2onnx_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "skl2onnx", None)  # import now fails
+    with pytest.raises(ImportError, match=r"ONNX export needs skl2onnx and onnx: pip "
+                                          r"install 'clogreg\[onnx\]'"):
+        register_onnx_converter()

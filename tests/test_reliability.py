@@ -234,10 +234,12 @@ def test_warm_start_from_non_finite_coefficients_is_named(bad):
         est.fit(X, y)
 
 
-@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton", "gd", "sgd"])
 def test_a_start_where_the_objective_is_not_finite_is_named(solver):
     X, y = data()
-    est = LogisticRegression(warm_start=True, solver=solver).fit(X, y)
+    # gd / sgd: all epochs (tol=0), so that the first fit converges without a warning
+    kw = {"tol": 0.0, "max_iter": 5} if solver in ("gd", "sgd") else {}
+    est = LogisticRegression(warm_start=True, solver=solver, **kw).fit(X, y)
     est.coef_[:] = 1e200  # the penalty ||w||^2 / 2C overflows
     with pytest.raises(FloatingPointError, match="starting coefficients"):
         est.fit(X, y)

@@ -294,3 +294,52 @@ def test_readme_text_classification_example_runs():
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.failures == 0
+
+
+def test_wide_sparse_gd_takes_the_dense_steps():
+    # beyond 1,000 features the step-size bound comes from the sum of squared row norms
+    # (no Gram matrix): the sparse rows compute it from their stored entries
+    X, y = text_like(n=150, d=1_200, density=0.01, seed=8)
+    kw = {"C": 1.0, "solver": "gd", "tol": 0, "max_iter": 5}
+    sparse_fit = LogisticRegression(**kw).fit(X, y)
+    dense_fit = LogisticRegression(**kw).fit(X.toarray(), y)
+    np.testing.assert_allclose(sparse_fit.history_["loss"], dense_fit.history_["loss"],
+                               rtol=1e-12)
+    np.testing.assert_allclose(sparse_fit.coef_, dense_fit.coef_, rtol=1e-10,
+                               atol=1e-12 * np.abs(dense_fit.coef_).max())
+
+
+def sgd_stop_epoch(history_loss, n, tol, n_iter_no_change=5):
+    """scikit-learn's SGD rule on the mean objective: stop after the epoch that makes
+    n_iter_no_change epochs in a row without an improvement of tol on the best."""
+    best, stale = np.inf, 0
+    for k, loss in enumerate(np.asarray(history_loss) / n):
+        stale = stale + 1 if loss > best - tol else 0
+        best = min(best, loss)
+        if stale >= n_iter_no_change:
+            return k + 1
+    return None
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_sparse_sgd_stops_by_scikit_learns_rule_where_dense_sgd_does(n_classes):
+    X, y = text_like(n_classes=n_classes, seed=9)
+    kw = {"solver": "sgd", "batch_size": len(y), "lr_schedule": "constant", "tol": 1e-3,
+          "max_iter": 500, "random_state": 0}
+    sparse_fit = LogisticRegression(**kw).fit(X, y)
+    dense_fit = LogisticRegression(**kw).fit(X.toarray(), y)
+    assert sparse_fit.stop_reason_ == dense_fit.stop_reason_ == "converged"
+    n_iter = int(sparse_fit.n_iter_[0])
+    assert n_iter == dense_fit.n_iter_[0] < 500
+    assert n_iter == sgd_stop_epoch(sparse_fit.history_["loss"], len(y), 1e-3)
+    np.testing.assert_allclose(sparse_fit.history_["loss"], dense_fit.history_["loss"],
+                               rtol=1e-10)
+
+
+def test_sparse_sgd_with_an_overflowing_step_raises_and_leaves_it_unfitted():
+    X, y = text_like(seed=10)
+    clf = LogisticRegression(C=np.inf, solver="sgd", learning_rate=1e306, max_iter=20,
+                             tol=0, random_state=0)
+    with pytest.raises(FloatingPointError, match="became non-finite at iteration"):
+        clf.fit(X * 1e3, y)
+    assert not hasattr(clf, "coef_")

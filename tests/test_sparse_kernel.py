@@ -384,6 +384,9 @@ def _with_index(value):
     ({"y": lambda a: a.astype(np.float32)}, "y must have the dtype of the CSR data"),
     ({"w": np.zeros(5)}, "inconsistent shapes"),
     ({"n_features": 0}, "at least one row and one column"),
+    ({"indptr": lambda p: p.reshape(1, -1)}, "CSR indptr must be one-dimensional, got shape "
+                                             "\\(1, 41\\)"),
+    ({"data": lambda a: a.reshape(-1, 1)}, "CSR data must be one-dimensional"),
 ])
 def test_malformed_input_is_refused_with_a_clear_message(changes, message):
     with pytest.raises(ValueError, match=message):
@@ -429,3 +432,52 @@ def test_repeated_entries_are_found_in_sorted_and_unsorted_rows(index_dtype):
     with pytest.raises(ValueError, match="found 5"):
         _kernel.csr_has_duplicates(np.ones(2), np.array([3, 5], index_dtype),
                                    np.array([0, 1, 2], index_dtype), 5)
+
+
+def test_every_pass_checks_indptr_and_the_other_shapes():
+    data, indices, indptr, _ = make_csr(40, 6, 0.5, seed=39)
+    h, v, out = np.full(40, 0.25), np.ones(6), np.empty(6)
+    with pytest.raises(ValueError, match="indptr must be non-decreasing"):
+        _kernel.csr_hessp(data, indices, _decreasing(indptr), 6, h, v, 0.0, out)
+    with pytest.raises(ValueError, match="csr_hessp: v and out must have n_features entries"):
+        _kernel.csr_hessp(data, indices, indptr, 6, h, np.ones(5), 0.0, out)
+    y = labels(40, 40, np.float64, 3)
+    with pytest.raises(ValueError, match="csr_multinomial_loss_grad needs K >= 2 classes, "
+                                         "got 1"):
+        _kernel.csr_multinomial_loss_grad(data, indices, indptr, 6, y * 0, np.empty(0),
+                                          np.zeros(6), np.zeros(1), np.empty(6), np.empty(1))
+    with pytest.raises(ValueError, match="y, sample_weight, W, b, grad and grad_b have "
+                                         "inconsistent shapes"):
+        _kernel.csr_multinomial_loss_grad(data, indices, indptr, 6, y, np.empty(0),
+                                          np.zeros(12), np.zeros(3), np.empty(18), np.empty(3))
+    stats = np.empty((2, 6))
+    with pytest.raises(ValueError, match="CSR indptr must have n_samples \\+ 1 >= 2 entries"):
+        _kernel.csr_column_stats(data[:0], indices[:0], indptr[:1], 6, np.empty(0),
+                                 np.empty(0), stats)
+    with pytest.raises(ValueError, match="sample_weight and y must have n_samples entries"):
+        _kernel.csr_column_stats(data, indices, indptr, 6, np.ones(39), np.empty(0), stats)
+    with pytest.raises(ValueError, match="indptr must be non-decreasing"):
+        _kernel.csr_column_stats(data, indices, _decreasing(indptr), 6, np.empty(0),
+                                 np.empty(0), stats)
+    with pytest.raises(ValueError, match="indptr must be non-decreasing"):
+        _kernel.csr_has_duplicates(data, indices, _decreasing(indptr), 6)
+
+
+def test_a_wide_gradient_is_added_up_on_threads_bit_identically():
+    """From 65,536 columns on, the blocks' partial gradients are added on threads:
+    the same bits as on one thread, and SciPy's X.T @ r."""
+    n, d = 30, 70_000
+    rng = np.random.default_rng(42)
+    X = sp.random(n, d, density=2e-4, format="csr", random_state=42)
+    y = labels(n, 43, np.float64)
+    w = rng.standard_normal(d) * (rng.random(d) < 0.01)
+    grads = []
+    for n_threads in (1, 2):
+        grad = np.empty(d)
+        loss, grad_b, _ = _kernel.csr_loss_grad(X.data, X.indices, X.indptr, d, y,
+                                                np.empty(0), w, 0.5, grad, n_threads)
+        grads.append(grad)
+    np.testing.assert_array_equal(grads[0], grads[1])
+    z = X @ w + 0.5
+    np.testing.assert_allclose(grads[1], X.T @ (expit(z) - y), rtol=1e-12, atol=1e-15)
+    assert loss == pytest.approx(objective(X.toarray(), y, w, 0.5), rel=1e-12)

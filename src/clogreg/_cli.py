@@ -84,7 +84,7 @@ def _read_csv(path: str, target: str | None, need_target: bool, dtype,
     with open(path, newline="", encoding="utf-8") as f:
         try:
             rows = list(csv.reader(f))
-        except csv.Error as exc:
+        except (csv.Error, UnicodeDecodeError) as exc:  # not text in UTF-8: one line too
             raise CLIError(f"{path}: not a valid CSV file: {exc}") from None
     rows = [r for r in rows if r]  # blank lines
     if not rows:
@@ -454,8 +454,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.run(args)
-    except CLIError as exc:
-        print(f"clogreg: error: {exc}", file=sys.stderr)
+    except CLIError as exc:  # one line, also for a multi-line message (scikit-learn's)
+        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        print(f"clogreg: error: {message}", file=sys.stderr)
         return exc.status
     except KeyboardInterrupt:
         print("clogreg: interrupted", file=sys.stderr)

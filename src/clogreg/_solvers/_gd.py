@@ -4,7 +4,7 @@ import functools
 import numpy as np
 
 from .._objective import proximal_step
-from ._result import SolverResult, Status, run_in_segments
+from ._result import SolverResult, Status, penalty_not_finite, run_in_segments
 
 
 def gradient_descent(objective, coef, intercept, *, learning_rate, max_iter, tol,
@@ -21,6 +21,10 @@ def gradient_descent(objective, coef, intercept, *, learning_rate, max_iter, tol
         else (float(learning_rate), 1.0)
     b = np.array(intercept, dtype=np.float64, ndmin=1, copy=True)
     w = np.array(coef, dtype=objective.dtype, copy=True).reshape(-1)
+    if penalty_not_finite(objective, w):  # not finite where it starts: nothing fitted
+        return SolverResult.from_history(w.reshape(b.shape[0], -1), b, 0,
+                                         Status.STATUS_NONFINITE, np.empty((3, 0)),
+                                         step=lr).blame_start(objective, coef, intercept)
     # the epochs inside the kernel where the rows' layout has that loop, else in Python
     epochs = getattr(objective.rows, "gd_epochs", None)
     if epochs is None:

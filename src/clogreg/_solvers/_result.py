@@ -106,6 +106,16 @@ class SolverResult:
         return self
 
 
+def penalty_not_finite(objective, coef):
+    """Whether the penalty alone is not finite at ``coef`` (O(d), no pass over X).
+
+    The epoch loops of "gd" and "sgd" stop on a non-finite loss or step, but the
+    penalty of a warm start from huge coefficients can overflow while both stay
+    finite: they would then run, and return, with an infinite objective."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return not np.isfinite(objective.penalty(np.asarray(coef, np.float64).ravel()))
+
+
 def check_result(result, *, solver, tol, C, max_iter, stacklevel=2):
     """Raise FloatingPointError for a non-finite result; warn (ConvergenceWarning)
     when the solver stopped short of ``tol`` or the data proved separable."""

@@ -1,7 +1,7 @@
 """Mini-batch (proximal) stochastic gradient descent, also behind ``partial_fit``."""
 import numpy as np
 
-from ._result import SolverResult, run_in_segments
+from ._result import SolverResult, Status, penalty_not_finite, run_in_segments
 
 
 class SGDState:
@@ -26,6 +26,10 @@ def sgd(objective, coef, intercept, *, state, learning_rate, lr_schedule, batch_
         else (float(learning_rate), 1.0)
     b = np.array(intercept, dtype=np.float64, ndmin=1, copy=True)
     w = np.array(coef, dtype=objective.dtype, copy=True).reshape(-1)
+    if penalty_not_finite(objective, w):  # not finite where it starts: nothing fitted
+        return SolverResult.from_history(w.reshape(objective.n_out, -1), b, 0,
+                                         Status.STATUS_NONFINITE, np.empty((3, 0)),
+                                         step=eta0).blame_start(objective, coef, intercept)
     # (in segments of SEGMENT_EPOCHS epochs: the tol rule's count restarts at each)
     n_iter, status, hist = run_in_segments(lambda hist, n, on_epoch: objective.rows.sgd_epochs(
         w, b, hist, rng_state=state.rng_state, epochs_seen=state.epochs_seen, eta0=eta0,
