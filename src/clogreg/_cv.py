@@ -9,10 +9,12 @@ Where things happen, in order of a call to ``LogisticRegressionCV.fit``:
 3. ``check_cv`` gives the folds (stratified for an integer ``cv``). A fold is a vector
    of training weights over *all* rows: the user's weight times the fold's class
    weight on its training rows, 0 on its held-out rows. X itself is never copied.
-4. ``_path`` runs, per fold and l1_ratio, one ``clogreg.LogisticRegression`` along Cs
-   from the strongest penalty to the weakest, each fit warm-started from the last. After
-   each fit one pass ``z = X @ coef.T + b`` gives both the held-out score and the
-   training objective. The paths run in a thread pool: the kernel releases the GIL.
+4. ``_path`` runs, per fold and l1_ratio, the fits of one ``clogreg.LogisticRegression``
+   along Cs from the strongest penalty to the weakest, each warm-started from the last,
+   on one objective (``_PathFits``: the column statistics and checks once per path,
+   not once per fit). After each fit the held-out rows' decision values give the
+   score; the solver's history gives the training objective. The paths run in a thread
+   pool: the kernel releases the GIL.
 5. The grid point with the best score summed over the folds is refitted on all rows.
 """
 import warnings
@@ -20,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.sparse import issparse
 from scipy.special import logsumexp
 from sklearn import config_context
 from sklearn.base import BaseEstimator
@@ -31,9 +34,12 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from . import _validation
+from . import _solvers, _validation
 from ._estimator import LogisticRegression
+from ._objective import LogisticObjective, penalty_strengths
 from ._predict import LogisticPredictMixin
+from ._rows import DenseRows
+from ._rows_sparse import SparseRows
 
 SOLVERS = ("auto", "gd", "sgd", "lbfgs", "newton")
 #: Scores computed from the decision function itself, without a scorer object.
@@ -369,10 +375,11 @@ class LogisticRegressionCV(LogisticPredictMixin, BaseEstimator):
         out = {"coefs": np.zeros((Cs.size, n_out, n_dof), data.X.dtype),
                "scores": np.zeros(Cs.size), "n_iter": np.zeros(Cs.size, np.int32),
                "objective": np.zeros(Cs.size), "stalled": 0}
-        est = self._estimator(Cs.min(), l1_ratio, n_threads)
+        est = _PathFits(self._estimator(Cs.min(), l1_ratio, n_threads), data, weights)
         skip = _ConvergedSkip(weights, self.tol, l1_ratio)
         prev = None
-        with config_context(assume_finite=True):  # X was checked once, in fit
+        # X was checked once, in fit: scorers' predict_proba need not check it again
+        with config_context(assume_finite=True):
             for k in np.argsort(Cs, kind="stable"):  # strong to weak regularisation
                 if prev is not None and skip.still_converged(est, Cs[prev], Cs[k]):
                     # the warm start already meets tol: the solver would return it
@@ -384,8 +391,7 @@ class LogisticRegressionCV(LogisticPredictMixin, BaseEstimator):
                         _penalty(est.coef_, Cs[prev], l1_ratio)
                     prev = k
                     continue
-                est.C = Cs[k]  # set_params(C=...) without its get_params() overhead
-                est.fit(data.X, data.y_index, sample_weight=weights)
+                est.fit(Cs[k])
                 skip.fitted(est)
                 prev = k
                 W, b = est.coef_, est.intercept_
@@ -417,6 +423,62 @@ class LogisticRegressionCV(LogisticPredictMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = self.solver != "newton"  # binary Newton only
         return tags
+
+
+class _PathFits:
+    """The fits of one path: ``LogisticRegression.fit`` of ``estimator`` on all rows
+    with the fold's ``weights``, warm-started, for one C after the other, on one
+    objective.
+
+    What does not depend on C is done once per path, not once per fit: the rows
+    object, the column statistics (one pass over X; lbfgs's standardisation and the
+    gradient at w = 0 read them), the scale check and the step-size bounds. Each
+    ``fit(C)`` sets the penalty of the objective and runs the solver from the last
+    solution, as ``estimator.fit`` with ``warm_start=True`` would (the same start in
+    X's dtype, the same solver choice, the same checks of the result), and leaves the
+    fitted attributes that the path reads on ``self``.
+    """
+
+    def __init__(self, estimator, data, weights):
+        self.estimator, self.l1_ratio = estimator, estimator.l1_ratio
+        X = data.X
+        self.n_classes = data.classes.size
+        self.n_out = 1 if self.n_classes == 2 else self.n_classes
+        sample_weight = _validation.check_sample_weight(weights, X.shape[0], X.dtype)
+        layout = SparseRows if issparse(X) else DenseRows
+        rows = layout(X, data.y_index.astype(X.dtype), sample_weight, self.n_out,
+                      _validation.n_threads(estimator.n_jobs))
+        self.objective = LogisticObjective(rows, estimator.fit_intercept, 0.0, 0.0)
+        self.coef_ = np.zeros((self.n_out, X.shape[1]), X.dtype)
+        self.intercept_ = np.zeros(self.n_out, X.dtype)
+        self._scale_checked = False
+
+    def fit(self, C):
+        est, objective = self.estimator, self.objective
+        est.C = C
+        X = objective.rows
+        solver = _solvers.check_solver(
+            est.solver, C=C, l1_ratio=self.l1_ratio, learning_rate=est.learning_rate,
+            n_out=self.n_out, n_classes=self.n_classes, n_features=objective.n_features,
+            n_samples=objective.n_samples, sparse=isinstance(X, SparseRows))
+        objective.alpha_l2, objective.alpha_l1 = penalty_strengths(C, self.l1_ratio)
+        if solver != "gd" and not self._scale_checked:  # as LogisticRegression.fit
+            objective.check_scale()
+            self._scale_checked = True
+        state = _solvers.SGDState(est._seed()) if solver == "sgd" else None
+        coef, intercept = self.coef_.copy(), self.intercept_.astype(np.float64)
+        result = _solvers.solve(
+            objective, solver, coef, intercept, max_iter=est.max_iter, tol=est.tol,
+            learning_rate=est.learning_rate, batch_size=est.batch_size,
+            lr_schedule=est.lr_schedule, sgd_state=state)
+        _solvers.check_result(result, solver=solver, tol=est.tol, C=C,
+                              max_iter=est.max_iter, stacklevel=4)
+        self.coef_ = result.coef
+        self.intercept_ = result.intercept.astype(objective.dtype)
+        self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
+        self.solver_, self.stop_reason_ = solver, result.stop_reason.value
+        self.history_ = {"loss": result.loss, "accuracy": result.accuracy,
+                         "grad_norm": result.grad_norm}
 
 
 class _Data:

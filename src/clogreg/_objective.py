@@ -58,6 +58,7 @@ class LogisticObjective:
         self.n_params = self.n_out * self.n_features
         self.sum_weights = rows.sum_weights
         self._stats = stats
+        self._data_bounds = None  # (frob, top) of `lipschitz_bounds`, on first use
 
     @property
     def stats(self):
@@ -134,8 +135,19 @@ class LogisticObjective:
         summed gradient could overflow float32.
         """
         c = 0.25 if self.n_out == 1 else 0.5
+        if self._data_bounds is None:  # the rows' part: computed once per objective
+            self._data_bounds = self._gram_bounds()
+        frob, top = self._data_bounds
+        if not np.isfinite(top) or not self._gradient_fits(frob):
+            return np.inf, np.inf
+        return c * top + self.alpha_l2, c * self.sum_weights
+
+    def _gram_bounds(self):
+        """``(frob, top)``: the weighted sum of the squared row norms of X and the
+        bound on ``lambda_max(A.T @ diag(s) @ A)`` (see `lipschitz_bounds`); inf where
+        they overflow. One pass over X."""
         total, fit_b = self.sum_weights, self.fit_intercept
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow: inf, below
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow: inf
             if self.n_features <= GRAM_MAX_FEATURES:
                 gram = self.rows.gram(fit_b)
                 if not np.isfinite(gram).all():
@@ -146,9 +158,7 @@ class LogisticObjective:
             else:
                 frob = self.rows.squared_norm_sum()
                 top = frob + (total if fit_b else 0.0)
-        if not np.isfinite(top) or not self._gradient_fits(frob):
-            return np.inf, np.inf
-        return c * top + self.alpha_l2, c * total
+        return frob, top
 
     def sgd_step_bound(self):
         """``(eta0, ratio)``: 1 / (max per-row Lipschitz constant of the mean
