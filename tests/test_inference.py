@@ -176,13 +176,19 @@ def test_summary_names_from_dataframe_and_without_pandas(monkeypatch, capsys):
     assert_allclose(plain["model"]["llf"], table.attrs["llf"], rtol=1e-15)
 
 
-def test_wald_test_matches_statsmodels():
+def _wald_x2_x3():
+    """A fit, statsmodels' model, the restriction R on the parameters x2 and x3
+    (indices 2, 3) and statsmodels' Wald test of it."""
     X, y = DATASETS[2][1:]
     clf = _fit(X, y)
     ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0, tol=1e-12)
     R = np.zeros((2, 7))
     R[0, 2] = R[1, 3] = 1.0
-    expected = ref.wald_test(R, scalar=True, use_f=False)
+    return X, y, clf, ref, R, ref.wald_test(R, scalar=True, use_f=False)
+
+
+def test_wald_test_matches_statsmodels():
+    X, y, clf, ref, _, expected = _wald_x2_x3()
     got = clf.wald_test(X, y, ["x2", "x3"])
     assert_allclose(got.statistic, expected.statistic, rtol=RTOL)
     assert_allclose(got.pvalue, expected.pvalue, rtol=RTOL)
@@ -388,12 +394,19 @@ def test_summary_flags_quasi_separated_column():
     assert issubclass(PerfectSeparationWarning, ConvergenceWarning)
 
 
-def test_complete_separation_gives_nan_statistics():
+def _completely_separated_fit():
+    """Six rows split by x > 2.5, fitted without a penalty (it stops with finite
+    coefficients), and the data."""
     X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
     y = np.array([0, 0, 0, 1, 1, 1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = LogisticRegression(C=np.inf, solver="newton").fit(X, y)
+    return X, y, clf
+
+
+def test_complete_separation_gives_nan_statistics():
+    X, y, clf = _completely_separated_fit()
     with pytest.warns(PerfectSeparationWarning, match="complete separation"):
         bse = clf.bse(X, y)
     assert np.isnan(bse).all()
@@ -462,12 +475,7 @@ def test_readme_inference_example_runs():
 
 
 def test_wald_test_by_index_and_its_refusals():
-    X, y = DATASETS[2][1:]
-    clf = _fit(X, y)
-    ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0, tol=1e-12)
-    R = np.zeros((2, 7))
-    R[0, 2] = R[1, 3] = 1.0
-    expected = ref.wald_test(R, scalar=True, use_f=False)
+    X, y, clf, _, R, expected = _wald_x2_x3()
     got = clf.wald_test(X, y, [2, 3])  # parameter indices: 0 is const
     assert_allclose(got.statistic, expected.statistic, rtol=RTOL)
     with pytest.raises(ValueError, match=r"parameter index 7 out of range 0\.\.6"):
@@ -514,11 +522,7 @@ def test_summary_says_when_it_is_penalised_or_separated(capsys):
     _fit(X, y, C=1.0).summary(X, y)
     out = capsys.readouterr().out
     assert "L2-penalised fit: the covariance uses the penalised Hessian" in out
-    X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
-    y = np.array([0, 0, 0, 1, 1, 1])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = LogisticRegression(C=np.inf, solver="newton").fit(X, y)
+    X, y, clf = _completely_separated_fit()
     with pytest.warns(PerfectSeparationWarning, match="complete separation"):
         clf.summary(X, y)
     out = capsys.readouterr().out
