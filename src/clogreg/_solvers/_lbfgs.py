@@ -32,6 +32,18 @@ def _lbfgs(objective, coef, intercept, *, max_iter, tol, progress=None):
     fit_b = objective.fit_intercept
     mu, s = _standardisation(objective.stats.sums, objective.stats.squares,
                              objective.sum_weights, center=fit_b)
+    # h: the curvature of the mean loss per unit of standardised z at the start (p (1 -
+    # p) at p = 1/2; 1/K (1 - 1/K) at the uniform softmax of K classes).
+    h = 1.0 / max(n_out, 2) * (1.0 - 1.0 / max(n_out, 2))
+    # With an L2 penalty, coefficient j's curvature in v = s w is h + alpha / (N s_j^2)
+    # (N: the sum of weights): for rare columns (sparse one-hot or hashed features, s_j
+    # ~ 1e-2) the penalty dominates and differs by orders of magnitude between columns,
+    # and L-BFGS stalls (hashed 5,000 x 1e6: 3,327 after 300 iterations, optimum 342).
+    # Scaling by s'_j = sqrt(s_j^2 + alpha / (h N)) makes every diagonal entry h.
+    if objective.alpha_l2 > 0:
+        with np.errstate(over="ignore"):
+            s_l2 = np.sqrt(s * s + objective.alpha_l2 * scale / h)
+        s = np.where(s_l2 < 1e100, s_l2, s)  # an extreme penalty: as without it
     S = np.tile(s, n_out)
 
     def to_wb(theta):
@@ -82,8 +94,7 @@ def _lbfgs(objective, coef, intercept, *, max_iter, tol, progress=None):
     # in standardised coordinates with uncorrelated features (h0 = p (1 - p) at
     # p = 1/2, or 1/K (1 - 1/K) for K classes at the uniform softmax, plus the L2
     # term). Later steps scale themselves (s.y / y.y), whatever k is.
-    h0 = 1.0 / max(n_out, 2) * (1.0 - 1.0 / max(n_out, 2)) + \
-        objective.alpha_l2 * scale * float(np.mean(1.0 / (S * S)))
+    h0 = h + objective.alpha_l2 * scale * float(np.mean(1.0 / (S * S)))
     g0_norm = float(np.linalg.norm(first[1][1]))
     k = h0 / g0_norm if 0 < g0_norm < np.inf and 0 < h0 < np.inf else 1.0
 
