@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,17 @@ def numpy_epochs(X, y, lr, epochs):
 def timeit(fn, repeat):
     """Wall times of ``repeat`` calls of fn after one warm-up call."""
     return side_by_side({"fn": fn}, repeat)["fn"]
+
+
+def timed_fit(make, tol, X, y):
+    """``(seconds, fitted estimator)`` of ``make(tol).fit(X, y)``, warnings (such as
+    ConvergenceWarning) silenced."""
+    est = make(tol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        est.fit(X, y)
+        return time.perf_counter() - t0, est
 
 
 def side_by_side(contenders, repeat, warmup=True):

@@ -16,8 +16,6 @@ single-threaded. Problems: ``well``; ``narrow`` (1,000,000 x 10); ``ill`` (200,0
 breast-cancer data, standardised).
 """
 import argparse
-import time
-import warnings
 
 import numpy as np
 from sklearn.datasets import load_breast_cancer
@@ -26,6 +24,8 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from clogreg import LogisticRegression
+
+from ._common import timed_fit
 
 GAP = 1e-8
 TOLS = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-10, 1e-12]
@@ -75,15 +75,6 @@ def contenders(C, shape):
         C=C, solver=s, tol=tol, max_iter=max_iter(s, shape))) for s in
         ("lbfgs", "newton-cholesky", "liblinear", "saga")}
     return {**ours, **sk}
-
-
-def timed_fit(make, tol, X, y):
-    clf = make(tol)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t0 = time.perf_counter()
-        clf.fit(X, y)
-        return time.perf_counter() - t0, clf
 
 
 def time_to_solution(problem, rows=None, C=1.0, repeat=3, budget=60.0, only=None,

@@ -66,7 +66,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +75,7 @@ from threadpoolctl import threadpool_limits
 
 from clogreg import LogisticRegression
 
-from ._common import ROOT, machine, side_by_side
+from ._common import ROOT, machine, side_by_side, timed_fit
 from .bench_solvers import _ms
 from .bench_sparse import text_like
 
@@ -200,16 +199,6 @@ def contenders(X, C, l1):
     return out
 
 
-def fit(make, tol, X, y):
-    """(seconds, fitted estimator); warnings (ConvergenceWarning) silenced."""
-    est = make(tol)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t0 = time.perf_counter()
-        est.fit(X, y)
-        return time.perf_counter() - t0, est
-
-
 def coef_of(est):
     return np.ravel(est.coef_), np.ravel(est.intercept_)
 
@@ -228,7 +217,7 @@ def time_to_gap(problem, X, y, l1, repeat=3, budget=40.0, log=print):
             if cands.get(name, (None,))[0] is not None]
     f_ref, nnz_ref = np.inf, 0
     for name in refs:
-        seconds, est = fit(cands[name][0], 1e-12 if "clogreg" in name else 1e-10, X, y)
+        seconds, est = timed_fit(cands[name][0], 1e-12 if "clogreg" in name else 1e-10, X, y)
         fr = f(est)
         log(f"  reference {name}: {fr:.12g} ({seconds:.1f} s)")
         if fr < f_ref:
@@ -242,7 +231,7 @@ def time_to_gap(problem, X, y, l1, repeat=3, budget=40.0, log=print):
         for tol in TOLS:
             if spent > budget:
                 break
-            seconds, est = fit(make, tol, X, y)
+            seconds, est = timed_fit(make, tol, X, y)
             spent += seconds
             ladder.append((tol, seconds, f(est), int(np.ravel(est.n_iter_)[0])))
             solver_of[name] = getattr(est, "solver_", None)
@@ -264,7 +253,7 @@ def time_to_gap(problem, X, y, l1, repeat=3, budget=40.0, log=print):
         else:
             hits[name] = hit
             results[name] = dict(tol=hit[0], gap=hit[2] / f_star - 1, n_iter=hit[3])
-    specs = {name: ((lambda make=cands[name][0], tol=hit[0]: fit(make, tol, X, y)[0]),
+    specs = {name: ((lambda make=cands[name][0], tol=hit[0]: timed_fit(make, tol, X, y)[0]),
                     1 if hit[1] > SLOW_FIT else repeat, True)
              for name, hit in hits.items()}
     log(f"  timing {', '.join(specs)} side by side")
@@ -336,7 +325,7 @@ def profile(res, X, y, top=12):
     make, tol = res["cands"][name][0], res["results"][name]["tol"]
     prof = cProfile.Profile()
     prof.enable()
-    seconds, _ = fit(make, tol, X, y)
+    seconds, _ = timed_fit(make, tol, X, y)
     prof.disable()
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
@@ -377,7 +366,7 @@ def memory_child(path, name, mode):
     with threadpool_limits(limits=1):
         if mode == "tracemalloc":
             tracemalloc.start()
-            fit(lambda tol: est, None, X, y)
+            timed_fit(lambda tol: est, None, X, y)
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             extra, reset = peak, True
@@ -388,7 +377,7 @@ def memory_child(path, name, mode):
             except OSError:
                 reset = False
             before = _status_kib("VmRSS") if reset else _status_kib("VmHWM")
-            fit(lambda tol: est, None, X, y)
+            timed_fit(lambda tol: est, None, X, y)
             extra = (_status_kib("VmHWM") - before) * 1024
     print(json.dumps({"extra": extra, "reset": reset}))
 

@@ -119,7 +119,7 @@ def main():
             for side in order:
                 times[w[0]][side].append(run(getattr(args, side), w))
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
-    print(f"\n| workload | old ms | new ms | new / old |\n|---|---:|---:|---:|")
+    print("\n| workload | old ms | new ms | new / old |\n|---|---:|---:|---:|")
     for name, t in times.items():
         old, new = np.median(t["old"]), np.median(t["new"])
         print(f"| {name} | {old * 1e3:.3f} | {new * 1e3:.3f} | {new / old:.3f} |")

@@ -210,6 +210,37 @@ def test_l1_path_matches_an_independent_solver(cancer):
             assert ours.path_objective_[i, 0, k] <= f + 1e-9 * f
 
 
+def test_l1_path_screening_changes_no_result(monkeypatch):
+    """On a 150-feature problem with 5 informative columns, the strong rule and the
+    working set skip most columns along the path (each fit's first working set uses
+    thresholds below the L1 strength) and give the path of plain proximal Newton."""
+    from clogreg._solvers import _newton
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((1_500, 150))
+    y = (rng.random(1_500) < expit(X[:, :5] @ np.array([2.0, -1.5, 1.0, -1.0, 0.5])))
+    folds = _folds(X, y.astype(int), 3)
+    Cs = np.logspace(-3, -1, 9)  # a factor 1.78 between points: the strong rule applies
+    thresholds, working_set = [], _newton._working_set
+
+    def spy(theta, g, threshold, d):
+        thresholds.append(float(threshold[:d].min()))
+        return working_set(theta, g, threshold, d)
+
+    monkeypatch.setattr(_newton, "_working_set", spy)
+    params = dict(Cs=Cs, l1_ratios=[1.0], cv=folds, solver="newton", **TIGHT)
+    ours = LogisticRegressionCV(**params).fit(X, y)
+    # the KKT thresholds are the strengths 1 / C; the strong rule's, 2 / C_k - 1 /
+    # C_(k-1), lie below them
+    strong = [t for t in thresholds if not np.isclose(t, 1 / Cs, rtol=1e-12).any()]
+    assert len(strong) >= 2 * len(folds) and min(strong) > 0
+    monkeypatch.setattr(_newton, "WORKING_SET_MAX_SHARE", -1.0)
+    plain = LogisticRegressionCV(**params).fit(X, y)
+    assert ours.C_ == plain.C_
+    np.testing.assert_allclose(ours.coefs_paths_, plain.coefs_paths_, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(ours.path_objective_, plain.path_objective_, rtol=1e-12)
+    assert np.mean(ours.coefs_paths_[..., :-1] == 0) > 0.5  # a sparse path
+
+
 def test_float32_stays_float32(cancer):
     X, y = cancer
     Cs = [0.01, 0.1, 1.0]

@@ -153,3 +153,37 @@ def test_step_bounds_bound_the_curvature(layout):
     assert np.linalg.eigvalsh(np.sqrt(P)[:, None] * H * np.sqrt(P)).max() <= 1.5
     eta0, ratio = obj.sgd_step_bound()
     assert eta0 > 0 and ratio >= 1.0
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_hessian_of_a_column_subset_is_the_numpy_submatrix(layout, dtype, weighted,
+                                                           monkeypatch):
+    """The working set of L1 proximal Newton: ``hessian(w, b, cols)`` with w zero
+    outside cols is X[:, cols].T diag(s p (1 - p)) X[:, cols] (lower triangle), from
+    NumPy in float64; gathered in many small tiles here."""
+    from clogreg import _rows
+    monkeypatch.setattr(_rows, "HESSIAN_GATHER_ELEMS", 40)  # 10 rows a tile
+    X, y, sw = problem(1, dtype, weighted, n=503, d=9)
+    cols = np.array([0, 3, 4, 8])
+    w = np.zeros(X.shape[1])
+    w[cols] = np.linspace(-0.3, 0.4, cols.size)
+    b = 0.2
+    rows = build(layout, X, y, sw, 1, 0.0).rows
+    H, H_wb, h_sum = rows.hessian(w.astype(dtype), b, cols)
+    X64 = X.astype(np.float64)
+    p = 1.0 / (1.0 + np.exp(-(X64 @ w + b)))
+    h = (np.ones(X.shape[0]) if sw is None else sw.astype(np.float64)) * p * (1 - p)
+    Xc = X64[:, cols]
+    ref = Xc.T @ (h[:, None] * Xc)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(np.tril(H), np.tril(ref), rtol=0, atol=tol * np.abs(ref).max())
+    np.testing.assert_allclose(H_wb, Xc.T @ h, rtol=0, atol=tol * np.abs(Xc.T @ h).max())
+    assert h_sum == pytest.approx(h.sum(), rel=tol)
+    # no columns: only the intercept's curvature, z = b on every row
+    H0, H_wb0, h_sum0 = rows.hessian(np.zeros(X.shape[1], dtype), b, cols[:0])
+    assert H0.shape == (0, 0) and H_wb0.shape == (0,)
+    p0 = 1.0 / (1.0 + np.exp(-b))
+    s_sum = X.shape[0] if sw is None else float(sw.astype(np.float64).sum())
+    assert h_sum0 == pytest.approx(s_sum * p0 * (1 - p0), rel=tol)

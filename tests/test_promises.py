@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 
 import clogreg
 from clogreg import LogisticRegression, _rows
+from clogreg._solvers import check_solver
 
 
 def blobs(n=300, d=4, k=2, seed=0, dtype=np.float64):
@@ -317,14 +318,21 @@ def test_stop_reason_line_search_at_machine_precision():
     assert set(reasons) <= {"line_search", "max_iter"}  # tol=0: gradient never <= 0
 
 
-def test_auto_picks_gd_for_binary_l1_above_200_features():
+def test_auto_picks_newton_for_binary_l1_up_to_2000_features_and_no_more_than_rows():
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((300, 201))
+    X = rng.standard_normal((300, 301))
     y = (X[:, 0] + rng.standard_normal(300) > 0).astype(int)
     params = {"l1_ratio": 0.5, "max_iter": 20, "tol": 0}
-    assert LogisticRegression(**params).fit(X, y).solver_ == "gd"
-    assert LogisticRegression(**params).fit(X[:, :200], y).solver_ == "newton"
+    assert LogisticRegression(**params).fit(X, y).solver_ == "gd"          # d > n > 200
+    assert LogisticRegression(**params).fit(X[:, :300], y).solver_ == "newton"
+    assert LogisticRegression(**params).fit(X[:100, :200], y[:100]).solver_ == "newton"
     assert LogisticRegression(l1_ratio=0.0).fit(X, y).solver_ == "lbfgs"
+    # the 2,000-feature limit, from the policy itself (a fit that wide is slow here)
+    shape = {"n_out": 1, "n_classes": 2, "n_samples": 10_000, "C": 1.0, "l1_ratio": 1.0,
+             "learning_rate": "auto"}
+    for sparse in (False, True):
+        assert check_solver("auto", n_features=2000, sparse=sparse, **shape) == "newton"
+        assert check_solver("auto", n_features=2001, sparse=sparse, **shape) == "gd"
 
 
 # --------------------------------------------------------------- n_jobs

@@ -377,6 +377,62 @@ def test_newton_reuses_its_hessian_and_still_matches_scikit_learn(monkeypatch):
     np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-6, atol=1e-9)
 
 
+def _sparse_truth_problem(n=2_000, d=120, informative=5, seed=5):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    w = np.zeros(d)
+    w[:informative] = rng.standard_normal(informative) * 2
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X @ w)))).astype(int)
+    return X, y
+
+
+def test_newton_l1_working_set_reaches_the_kkt_point_of_the_full_problem(monkeypatch):
+    """L1 proximal Newton forms Hessians of a working set of columns only, and still
+    ends where the full proximal Newton does, at a point that meets the optimality
+    (KKT) conditions of all coordinates, checked in NumPy."""
+    X, y = _sparse_truth_problem()
+    d, C = X.shape[1], 0.01
+    sizes, hessian = [], DenseRows.hessian
+
+    def spy(self, w, b, cols=None):
+        sizes.append(self.n_features if cols is None else cols.size)
+        return hessian(self, w, b, cols)
+
+    monkeypatch.setattr(DenseRows, "hessian", spy)
+    ours = LogisticRegression(C=C, l1_ratio=1.0, solver="newton", tol=1e-10).fit(X, y)
+    assert ours.stop_reason_ == "converged"
+    assert 0 < np.count_nonzero(ours.coef_) < d // 4
+    assert max(sizes) < d // 2  # never the whole Hessian
+    sizes.clear()
+    monkeypatch.setattr(_newton, "WORKING_SET_MAX_SHARE", -1.0)  # all coordinates
+    full = LogisticRegression(C=C, l1_ratio=1.0, solver="newton", tol=1e-10).fit(X, y)
+    assert set(sizes) == {d}
+    w, b = ours.coef_[0], ours.intercept_[0]
+    f_ours = objective(X, y, w, b, alpha_l1=1 / C)
+    f_full = objective(X, y, full.coef_[0], full.intercept_[0], alpha_l1=1 / C)
+    assert f_ours == pytest.approx(f_full, rel=1e-12)
+    # KKT of sum logloss + ||w||_1 / C, from NumPy: g = X.T (p - y)
+    r = 1 / (1 + np.exp(-(X @ w + b))) - y
+    g = X.T @ r
+    zero = w == 0
+    assert np.all(np.abs(g[zero]) <= 1 / C + 1e-10 * len(y))
+    np.testing.assert_allclose(g[~zero], -np.sign(w[~zero]) / C, rtol=0,
+                               atol=1e-10 * len(y))
+    assert abs(r.sum()) <= 1e-10 * len(y)
+
+
+def test_working_set_holds_the_nonzero_coordinates_and_the_kkt_violators():
+    theta = np.array([0.0, 0.5, 0.0, 0.0, 0.0, 1.0])  # the last: the intercept
+    g = np.array([0.2, 0.0, 1.5, -1.0, -0.99, 3.0])
+    l1 = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(_newton._working_set(theta, g, l1, 5), [1, 2, 3, 5])
+    # the strong rule's lower thresholds (2 alpha - alpha_prev) let more in
+    np.testing.assert_array_equal(_newton._working_set(theta, g, 0.9 * l1, 5),
+                                  [1, 2, 3, 4, 5])
+    # almost all coordinates: None, the whole Hessian in one contiguous pass
+    assert _newton._working_set(theta, g, 0.1 * l1, 5) is None
+
+
 def test_newton_with_a_singular_hessian_takes_the_least_squares_step():
     # a repeated column and no penalty: the Hessian is singular, the objective has a
     # line of minima; the fit converges to the minimum-norm one (equal weights)

@@ -29,7 +29,7 @@ from ._objective import LogisticObjective, penalty_strengths
 from ._predict import LogisticPredictMixin
 from ._rows import DenseRows
 from ._rows_sparse import SparseRows
-from ._solvers import AUTO_NEWTON_MAX_FEATURES, SOLVERS  # noqa: F401  (documented names)
+from ._solvers import AUTO_NEWTON_MAX_FEATURES, NEWTON_L1_MAX_FEATURES, SOLVERS  # noqa: F401
 
 
 class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMixin,
@@ -74,7 +74,8 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
           bench_solvers.py the fastest to a 1e-8 objective gap on well-conditioned
           data, and robust to badly scaled features); with an L1 part, ``"newton"``
           for binary problems with at most
-          ``clogreg._solvers.AUTO_NEWTON_MAX_FEATURES`` (200) features, else ``"gd"``;
+          ``clogreg._solvers.NEWTON_L1_MAX_FEATURES`` (2,000) features and no more
+          features than rows (or at most 200), else ``"gd"``;
           on sparse X, binary, L2 or none: ``"newton"`` (Newton-CG). The choice is
           stored in ``solver_``.
     learning_rate : "auto" or float > 0, default="auto"

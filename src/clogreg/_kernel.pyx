@@ -75,6 +75,10 @@ cdef enum:
     # the tile's work arrays are on the heap, not the stack). Fewer, larger syrk
     # calls are faster than 8,192-value tiles (BENCHMARKS.md, "Kernel tuning constants").
     _NEWTON_TILE_ELEMS = 32768
+    # ... but at least this many rows: syrk reads and writes the whole (d, d) lower
+    # triangle per call, so with d = 2,000 and 16-row tiles the pass moved 32 GB of H
+    # for 32 GFLOP (memory-bound, 4x slower than 256-row tiles; issue 16).
+    _NEWTON_MIN_TILE_ROWS = 256
 
 # Status codes returned by gd_fit and sgd_fit; clogreg._solvers turns them into reasons.
 cpdef enum Status:

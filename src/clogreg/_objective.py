@@ -96,13 +96,17 @@ class LogisticObjective:
         """Percent of rows classified correctly, from a pass's ``n_correct``."""
         return 100.0 * correct / self.n_samples
 
-    def quadratic_model(self, w, b, l1):
+    def quadratic_model(self, w, b, l1, cols=None):
         """The Newton model at (w, b) of the binary objective: one Hessian pass.
 
         Returns a `QuadraticModel` over theta = (w, b) (b only with an intercept);
-        ``l1`` holds the L1 strength of each coordinate of theta.
+        ``l1`` holds the L1 strength of each coordinate of theta. With ``cols``
+        (sorted column indices, ``w`` zero outside them), the model over
+        ``(w[cols], b)`` only, ``l1`` then holding those coordinates' strengths.
         """
-        H, H_wb, h_sum = self.rows.hessian(np.asarray(w, dtype=self.dtype), float(b))
+        w = np.asarray(w, dtype=self.dtype)
+        H, H_wb, h_sum = self.rows.hessian(w, float(b)) if cols is None else \
+            self.rows.hessian(w, float(b), cols)
         if not (np.isfinite(H).all() and np.isfinite(H_wb).all()):
             raise self.scale_error("the Hessian's sums of squares")
         return QuadraticModel(H, H_wb, h_sum, self.alpha_l2, self.fit_intercept, l1,

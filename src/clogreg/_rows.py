@@ -11,7 +11,8 @@ methods. Solvers never see a rows object, only the objective.
 The methods every layout provides:
 
 * ``loss_grad(w, b)``: the data term's loss, gradient and n_correct (one fused pass);
-* ``hessian(w, b)``: the binary model's Hessian pieces (one pass);
+* ``hessian(w, b, cols=None)``: the binary model's Hessian pieces (one pass), of all
+  columns or of the columns ``cols`` (``w`` zero outside them);
 * ``column_stats(labels)``: weighted column sums and sums of squares (one pass);
 * ``gram(fit_intercept)``, ``squared_norm_sum()``, ``max_row_norm(fit_intercept)``:
   the quantities behind step-size bounds.
@@ -28,6 +29,11 @@ from . import _dispatch
 #: The status codes of the epoch loops (the kernel's; the Python epoch loops of layouts
 #: without the kernel's return the same), which `clogreg._solvers.StopReason` maps.
 Status = _dispatch.kernel.Status
+
+
+#: `DenseRows.hessian` of a subset of columns gathers tiles of about this many values
+#: (8 MiB of float64; the kernel then works through a tile in 256-row pieces).
+HESSIAN_GATHER_ELEMS = 1 << 20
 
 
 class ColumnStats(NamedTuple):
@@ -101,17 +107,43 @@ class DenseRows(RowsBase):
                 self._grad, self._grad_b, self.n_threads)
         return loss, self._grad, self._grad_b, correct
 
-    def hessian(self, w, b):
+    def hessian(self, w, b, cols=None):
         """``(H, H_wb, h_sum)`` of the binary model at (w, b): one pass (serial).
 
         ``H = X.T @ diag(h) @ X`` (lower triangle; the strict upper one is 0),
         ``H_wb = X.T @ h`` and ``h_sum = sum(h)`` with ``h = s p (1 - p)``.
+
+        ``cols`` (sorted column indices; ``w`` must be 0 outside them): the same for
+        ``X[:, cols]`` only, in float64 (the working set of proximal Newton with L1).
+        The rows are gathered a tile of about HESSIAN_GATHER_ELEMS values at a time
+        and run through the same kernel pass; X is not copied.
         """
+        if cols is not None:
+            return self._hessian_cols(w, b, cols)
         d = self.n_features
         grad, H_wb = np.empty(d, self.dtype), np.empty(d, self.dtype)
         H = np.empty((d, d), self.dtype)
         h_sum = self.kernel.newton_pass(self.X, self.y, self.sample_weight, w, b, grad,
                                         H, H_wb)[2]
+        return H, H_wb, h_sum
+
+    def _hessian_cols(self, w, b, cols):
+        k, n, sw = cols.size, self.n_samples, self.sample_weight
+        H, H_wb, h_sum = np.zeros((k, k)), np.zeros(k), 0.0
+        if k == 0:  # z = b on every row
+            p = 1.0 / (1.0 + np.exp(-b))
+            return H, H_wb, self.sum_weights * p * (1.0 - p)
+        w_cols = np.ascontiguousarray(np.asarray(w)[cols], dtype=self.dtype)
+        grad, H_t, H_wb_t = (np.empty(k, self.dtype), np.empty((k, k), self.dtype),
+                             np.empty(k, self.dtype))
+        rows = max(1, HESSIAN_GATHER_ELEMS // k)
+        for start in range(0, n, rows):
+            part = slice(start, min(start + rows, n))
+            X_t = self.X[part].take(cols, axis=1)  # C-contiguous (rows, k)
+            h_sum += self.kernel.newton_pass(X_t, self.y[part], sw[part] if sw.size else sw,
+                                             w_cols, b, grad, H_t, H_wb_t)[2]
+            H += H_t
+            H_wb += H_wb_t
         return H, H_wb, h_sum
 
     def column_stats(self, labels):

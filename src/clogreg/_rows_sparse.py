@@ -76,15 +76,19 @@ class SparseRows(RowsBase):
                                          self.n_threads)
         return out[1]
 
-    def hessian(self, w, b):
+    def hessian(self, w, b, cols=None):
         """``(H, H_wb, h_sum)`` as `DenseRows.hessian`, from a pass for ``h`` and
         SciPy's sparse product ``X.T @ diag(h) @ X`` (a dense (d, d) result: for
-        moderate n_features only)."""
+        moderate n_features only); with ``cols``, of ``X[:, cols]`` only (a copy of
+        those columns' nonzeros)."""
         h = np.empty(self.n_samples, self.dtype)
         self.loss_grad(np.ascontiguousarray(w, self.dtype), np.array([b]), h_out=h)
-        Xh = sp.csr_matrix(self.X).multiply(h[:, None]).tocsr()
-        H = np.tril(np.asarray((self.X.T @ Xh).todense(), dtype=self.dtype))
-        H_wb = np.asarray(self.X.T @ h, dtype=self.dtype).ravel()
+        X = sp.csr_matrix(self.X)
+        if cols is not None:
+            X = X[:, cols]
+        Xh = X.multiply(h[:, None]).tocsr()
+        H = np.tril(np.asarray((X.T @ Xh).todense(), dtype=self.dtype))
+        H_wb = np.asarray(X.T @ h, dtype=self.dtype).ravel()
         return H, H_wb, float(h.sum(dtype=np.float64))
 
     def column_stats(self, labels):

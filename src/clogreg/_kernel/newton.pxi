@@ -32,7 +32,7 @@ def newton_pass(
     _check_vector("newton_pass", "grad", grad.shape[0], d)
     _check_matrix("newton_pass", "H", H.shape[0], H.shape[1], d, d)
     _check_vector("newton_pass", "H_wb", H_wb.shape[0], d)
-    cdef Py_ssize_t tile = max(1, min(n, _NEWTON_TILE_ELEMS // d))
+    cdef Py_ssize_t tile = max(1, min(n, max(_NEWTON_TILE_ELEMS // d, _NEWTON_MIN_TILE_ROWS)))
     cdef bint weighted = sw.shape[0] > 0
     # WORK: V and five vectors of a tile. malloc, not NumPy: a small problem's pass is
     # a few microseconds, and NumPy's allocation added a measurable share (BENCHMARKS.md,
@@ -159,8 +159,8 @@ def cd_quadratic(
                 move = u_new - u
                 if move != 0.0:
                     delta[j] += move
-                    for i in range(m):
-                        Ad[i] += A[i, j] * move
+                    for i in range(m):          # column j of A is its row j: contiguous
+                        Ad[i] += A[j, i] * move
                 max_move = max(max_move, fabs(move))
                 max_u = max(max_u, fabs(u_new))
             if max_move <= tol * max(max_u, 1.0):

@@ -16,12 +16,12 @@ Newton-CG: "newton" on sparse X with L2 or no penalty).
 from ._gd import gradient_descent
 from ._lbfgs import lbfgs
 from ._newton import REUSE_FACTOR, REUSE_MIN_FLOPS, newton
-from ._policy import AUTO_NEWTON_MAX_FEATURES, SOLVERS, check_solver
+from ._policy import AUTO_NEWTON_MAX_FEATURES, NEWTON_L1_MAX_FEATURES, SOLVERS, check_solver
 from ._result import History, SolverResult, StopReason, check_result
 from ._sgd import SGDState, sgd
 from ._tron import tron
 
-__all__ = ["AUTO_NEWTON_MAX_FEATURES", "REUSE_FACTOR", "REUSE_MIN_FLOPS", "SOLVERS",
+__all__ = ["AUTO_NEWTON_MAX_FEATURES", "NEWTON_L1_MAX_FEATURES", "REUSE_FACTOR", "REUSE_MIN_FLOPS", "SOLVERS",
            "History", "SGDState", "SolverResult", "StopReason", "check_result", "check_solver",
            "gradient_descent", "lbfgs", "newton", "sgd", "solve", "tron", "uses_tron"]
 
@@ -34,14 +34,17 @@ def uses_tron(objective):
 
 
 def solve(objective, solver, coef, intercept, *, max_iter, tol, learning_rate="auto",
-          batch_size=256, lr_schedule="invscaling", sgd_state=None, progress=None):
+          batch_size=256, lr_schedule="invscaling", sgd_state=None, progress=None,
+          l1_prev=None):
     """Minimise ``objective`` from (coef, intercept) with ``solver`` (already resolved
     by `check_solver`); return a `SolverResult`.
 
     ``learning_rate``, ``batch_size``, ``lr_schedule`` and ``sgd_state`` (an
     `SGDState`, required for "sgd") apply to "gd" and "sgd" only. ``progress(k,
     loss, accuracy, grad_norm)``, if given, hears of each history entry as the solver
-    records it (see `History`).
+    records it (see `History`). ``l1_prev``: on a regularisation path, the L1 strength
+    of the previous point, whose solution is the warm start (``"newton"`` screens
+    with it: `clogreg._solvers._newton.newton`).
     """
     if solver == "gd":
         return gradient_descent(objective, coef, intercept, learning_rate=learning_rate,
@@ -53,5 +56,7 @@ def solve(objective, solver, coef, intercept, *, max_iter, tol, learning_rate="a
     if solver == "newton" and uses_tron(objective):
         return tron(objective, coef, intercept, max_iter=max_iter, tol=tol,
                     progress=progress)
-    run = {"lbfgs": lbfgs, "newton": newton}[solver]
-    return run(objective, coef, intercept, max_iter=max_iter, tol=tol, progress=progress)
+    if solver == "newton":
+        return newton(objective, coef, intercept, max_iter=max_iter, tol=tol,
+                      progress=progress, l1_prev=l1_prev)
+    return lbfgs(objective, coef, intercept, max_iter=max_iter, tol=tol, progress=progress)

@@ -29,8 +29,8 @@ def block_loss_grad(X, y, sw, w, b, n_out, n_threads):
     return float(loss), grad.copy(), grad_b.copy(), float(correct)
 
 
-def block_hessian(X, y, sw, w, b, n_out, n_threads):
-    H, H_wb, h_sum = _dense(X, y, sw, n_out, n_threads).hessian(w, b)
+def block_hessian(X, y, sw, w, b, n_out, n_threads, cols=None):
+    H, H_wb, h_sum = _dense(X, y, sw, n_out, n_threads).hessian(w, b, cols)
     return H, H_wb, float(h_sum)
 
 
@@ -110,13 +110,14 @@ class DaskRows:
             correct += part_correct
         return loss, grad, grad_b, correct
 
-    def hessian(self, w, b):
-        """``(H, H_wb, h_sum)`` of the binary model (lower triangle of H; the d x d
-        partial Hessians reduced in block order, in float64)."""
+    def hessian(self, w, b, cols=None):
+        """``(H, H_wb, h_sum)`` of the binary model (lower triangle of H; the partial
+        Hessians reduced in block order, in float64); with ``cols``, of those columns
+        only (`clogreg._rows.DenseRows.hessian`)."""
         w = np.ascontiguousarray(w, dtype=self.dtype)
-        parts = self._map(block_hessian, w, float(b), self.n_out, self.n_threads)
-        d = self.n_features
-        H, H_wb, h_sum = np.zeros((d, d)), np.zeros(d), 0.0
+        parts = self._map(block_hessian, w, float(b), self.n_out, self.n_threads, cols)
+        k = self.n_features if cols is None else cols.size
+        H, H_wb, h_sum = np.zeros((k, k)), np.zeros(k), 0.0
         for part_H, part_H_wb, part_h_sum in parts:
             H += part_H
             H_wb += part_H_wb
