@@ -413,6 +413,36 @@ def test_weighted_newton_pass_matches_numpy(dtype):
     np.testing.assert_allclose(H, np.tril((X64 * h[:, None]).T @ X64), rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_newton_pass_with_zero_weights_matches_numpy(dtype):
+    """Rows of weight 0 (a cross-validation fold's held-out rows) are left out of the
+    Hessian's rank-k updates: every third row, and the whole second tile of 256 rows
+    (150 columns: tiles of 256 rows), against NumPy over all rows."""
+    n, d = 700, 150
+    X, y = make_data(n=n, d=d, seed=17, dtype=dtype)
+    sw = np.random.default_rng(18).uniform(0.2, 3.0, n).astype(dtype)
+    sw[::3] = 0
+    sw[256:512] = 0
+    w = (np.random.default_rng(19).standard_normal(d) / np.sqrt(d)).astype(dtype)
+    b = 0.1
+    grad, H, H_wb = np.empty(d, dtype), np.empty((d, d), dtype), np.empty(d, dtype)
+    _, _, h_sum, _ = _kernel.newton_pass(X, y.astype(dtype), sw, w, b, grad, H, H_wb)
+    X64, s = X.astype(np.float64), sw.astype(np.float64)
+    p = expit(X64 @ w.astype(np.float64) + b)
+    h = s * p * (1 - p)
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    assert h_sum == pytest.approx(h.sum(), rel=rtol)
+    np.testing.assert_allclose(H_wb, X64.T @ h, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(H, np.tril((X64 * h[:, None]).T @ X64), rtol=rtol,
+                               atol=rtol * np.abs(H).max())
+    # the same pass on the rows of nonzero weight alone
+    keep = sw > 0
+    H_kept = np.empty_like(H)
+    _kernel.newton_pass(np.ascontiguousarray(X[keep]), y[keep].astype(dtype), sw[keep], w,
+                        b, grad, H_kept, H_wb)
+    np.testing.assert_allclose(H, H_kept, rtol=rtol, atol=rtol * np.abs(H).max())
+
+
 def test_cd_quadratic_with_l1_meets_the_optimality_conditions():
     """The proximal Newton subproblem's KKT conditions at the returned step: with
     u = theta + delta and q = g + A delta, q_j = -l1_j sign(u_j) where u_j != 0 and
