@@ -48,7 +48,7 @@ def main():
     parser.add_argument("--cols", type=int, nargs="+", default=[300, 1000, 2000])
     parser.add_argument("--Cs", type=float, nargs="+", default=[0.01, 0.1])
     args = parser.parse_args()
-    print(machine())
+    print("\n".join(machine()))
     print("\n| problem | C | clogreg gd | clogreg newton | liblinear |\n|---|---|---|---|---|")
     warnings.simplefilter("ignore")
     with threadpool_limits(limits=1, user_api="blas"):
@@ -56,13 +56,11 @@ def main():
             for name, (X, y) in problems(args.rows, d).items():
                 for C in args.Cs:
                     cells = []
-                    for make in (
-                            lambda: LogisticRegression(C=C, l1_ratio=1.0, solver="gd"),
-                            lambda: LogisticRegression(C=C, l1_ratio=1.0, solver="newton"),
-                            lambda: SkLogisticRegression(C=C, l1_ratio=1.0,
-                                                         solver="liblinear")):
+                    for est in (LogisticRegression(C=C, l1_ratio=1.0, solver="gd"),
+                                LogisticRegression(C=C, l1_ratio=1.0, solver="newton"),
+                                SkLogisticRegression(C=C, l1_ratio=1.0, solver="liblinear")):
                         start = time.perf_counter()
-                        est = make().fit(X, y)
+                        est.fit(X, y)
                         seconds = time.perf_counter() - start
                         f = l1_objective(X, y, est.coef_, est.intercept_, C)
                         cells.append(f"{seconds:.2f} s, {int(np.max(est.n_iter_))} it, "

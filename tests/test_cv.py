@@ -1,6 +1,7 @@
 """LogisticRegressionCV against scikit-learn's LogisticRegressionCV, GridSearchCV and
 fold-by-fold fits on copies of the fold data; thread-count invariance; bad input."""
 import doctest
+import types
 
 import numpy as np
 import pytest
@@ -14,6 +15,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import clogreg._cv
+import clogreg._kernel
+import clogreg._rows
 from clogreg import LogisticRegression, LogisticRegressionCV
 
 TIGHT = {"tol": 1e-10, "max_iter": 1000}
@@ -29,6 +33,15 @@ def cancer():
 def three_classes():
     X, y = make_classification(n_samples=300, n_features=6, n_informative=4,
                                n_redundant=0, n_classes=3, random_state=0)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def many_rows():
+    """Rows enough for several kernel chunks (`clogreg._kernel.CHUNK_ROWS`), so that a
+    pass on 2 threads splits its work, and above `clogreg._cv.THREADS_MIN_VALUES`."""
+    X, y = make_classification(n_samples=3 * clogreg._kernel.CHUNK_ROWS, n_features=12,
+                               random_state=1)
     return X, y
 
 
@@ -265,7 +278,6 @@ def test_string_labels_and_groups(cancer):
 def test_skipping_converged_grid_points_changes_nothing(cancer, solver, monkeypatch):
     """Grid points whose warm start provably meets tol are not refitted: the fits
     would return their start after 0 iterations, so every result is the same."""
-    import clogreg._cv
 
     X, y = cancer
     kwargs = {"Cs": np.logspace(-1, 4, 12), "cv": 3, "solver": solver, "tol": 1e-3}
@@ -282,11 +294,50 @@ def test_skipping_converged_grid_points_changes_nothing(cancer, solver, monkeypa
     np.testing.assert_allclose(skipped.path_objective_, run.path_objective_, rtol=1e-12)
 
 
+def test_auto_runs_small_binary_paths_with_newton(cancer, three_classes, monkeypatch):
+    assert LogisticRegressionCV(Cs=[0.1, 1.0]).fit(*cancer).solver_ == "newton"
+    assert LogisticRegressionCV(Cs=[0.1, 1.0]).fit(*three_classes).solver_ == "lbfgs"
+    monkeypatch.setattr(clogreg._cv, "NEWTON_PATH_MAX_VALUES", cancer[0].size - 1)
+    assert LogisticRegressionCV(Cs=[0.1, 1.0]).fit(*cancer).solver_ == "lbfgs"
+
+
 # ------------------------------------------------------------------ threads
+def test_threads_of_finished_workers_go_to_the_paths_still_running():
+    share = clogreg._cv._KernelThreads(n_threads=4, n_workers=2, n_tasks=3)
+    a, b, c = (types.SimpleNamespace(n_threads=None) for _ in range(3))
+    share.start(a)
+    share.start(b)
+    assert (a.n_threads, b.n_threads) == (2, 2)  # a path waits: 4 // 2 workers each
+    share.finish(a)
+    share.start(c)
+    assert (b.n_threads, c.n_threads) == (2, 2)  # none waits, both workers busy
+    share.finish(b)
+    assert c.n_threads == 4                      # the last path takes all four
+
+
+def test_last_path_runs_on_every_thread(many_rows, monkeypatch):
+    """3 folds on 2 threads: the third fold's passes run on both once the first ends
+    (seen by the rows objects' thread counts at each pass)."""
+    X, y = many_rows
+    seen = []
+    loss_grad = clogreg._rows.DenseRows.loss_grad
+
+    def spy(self, *args):
+        seen.append(self.n_threads)
+        return loss_grad(self, *args)
+
+    monkeypatch.setattr(clogreg._rows.DenseRows, "loss_grad", spy)
+    LogisticRegressionCV(Cs=4, cv=3, n_jobs=2, refit=False).fit(X, y)
+    assert set(seen) == {1, 2}
+
+
 @pytest.mark.parametrize("data, kwargs", [
     ("cancer", {"solver": "newton", "l1_ratios": [0.0, 1.0]}),
     ("three_classes", {"solver": "lbfgs", "class_weight": "balanced"}),
+    ("many_rows", {"solver": "lbfgs"}),
+    ("many_rows", {"solver": "gd", "l1_ratios": [0.5], "max_iter": 30}),
 ])
+@pytest.mark.filterwarnings("ignore:.*did not reach tol")  # gd: 30 iterations
 def test_results_bit_identical_for_any_n_jobs(data, kwargs, request):
     X, y = request.getfixturevalue(data)
     fits = [LogisticRegressionCV(Cs=5, cv=4, n_jobs=n_jobs, **kwargs).fit(X, y)

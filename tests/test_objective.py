@@ -187,3 +187,31 @@ def test_hessian_of_a_column_subset_is_the_numpy_submatrix(layout, dtype, weight
     p0 = 1.0 / (1.0 + np.exp(-b))
     s_sum = X.shape[0] if sw is None else float(sw.astype(np.float64).sum())
     assert h_sum0 == pytest.approx(s_sum * p0 * (1 - p0), rel=tol)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("n_out", [1, 3])
+def test_a_pass_at_the_last_point_is_not_repeated(layout, n_out):
+    """``loss_grad`` at the (w, b) of its last pass returns that pass's values (fresh
+    arrays: a caller adding its penalty in place changes nothing kept) without a pass;
+    any other point makes one, whatever the penalty in between."""
+    X, y, sw = problem(n_out, np.float64, True)
+    obj = build(layout, X, y, sw, n_out, 0.5)
+    passes = []
+    rows_pass = obj.rows.loss_grad
+    obj.rows.loss_grad = lambda *a, **k: passes.append(1) or rows_pass(*a, **k)
+    w = np.linspace(-0.5, 0.5, n_out * X.shape[1])
+    b = np.linspace(-0.2, 0.2, n_out)
+    ref = objective(X, y, w, b[0], sw) if n_out == 1 else \
+        multinomial_objective(X, y.astype(int), w.reshape(n_out, -1), b, sw)
+    first = obj.loss_grad(w, b)
+    grad_w = first[1]
+    grad_w += 1.0  # the caller's in-place use
+    obj.alpha_l2 = 2.0
+    again = obj.loss_grad(w.copy(), b.copy())
+    assert len(passes) == 1
+    assert again[0] == pytest.approx(ref, rel=1e-12)
+    np.testing.assert_array_equal(again[1], grad_w - 1.0)
+    w[0] += 1e-12
+    obj.loss_grad(w, b)
+    assert len(passes) == 2

@@ -59,6 +59,7 @@ class LogisticObjective:
         self.sum_weights = rows.sum_weights
         self._stats = stats
         self._data_bounds = None  # (frob, top) of `lipschitz_bounds`, on first use
+        self._last = None  # (w, b, result) of the last pass of `loss_grad`
 
     @property
     def stats(self):
@@ -76,7 +77,10 @@ class LogisticObjective:
         w = 0, b = 0 (where every cold start begins) when the column statistics have
         the label sums: there p = 1/2 for every row, so the loss is ``sum(s) log 2``,
         the gradient ``X.T @ (s (1/2 - y))`` is ``sums / 2 - label_sums``, and the
-        rows with y = 0 are the correct ones.
+        rows with y = 0 are the correct ones. None either at the (w, b) of the last
+        pass: the data term does not depend on the penalty, so a fit warm-started from
+        the previous fit's solution on this objective (a regularisation path:
+        `clogreg._cv`) starts without a pass.
         """
         st = self._stats
         if st is not None and st.label_sums is not None and self.n_out == 1 and \
@@ -85,8 +89,15 @@ class LogisticObjective:
                     np.array([0.5 * self.sum_weights - st.label_sum]),
                     self.n_samples - st.positives)
         w = np.ascontiguousarray(w, dtype=self.dtype)
-        loss, grad, grad_b, correct = self.rows.loss_grad(w, b)
-        return loss, grad.astype(np.float64), grad_b.copy(), correct
+        last = self._last
+        if last is not None and np.array_equal(last[0], w) and np.array_equal(last[1], b):
+            loss, grad, grad_b, correct = last[2]
+        else:
+            loss, grad, grad_b, correct = self.rows.loss_grad(w, b)
+            grad, grad_b = grad.astype(np.float64), np.array(grad_b)  # copies
+            self._last = (w.copy(), np.array(b, dtype=np.float64), (loss, grad, grad_b,
+                                                                     correct))
+        return loss, grad.copy(), grad_b.copy(), correct
 
     def penalty(self, w):
         l2 = 0.5 * self.alpha_l2 * np.dot(w, w) if self.alpha_l2 else 0.0

@@ -57,8 +57,8 @@ def _lbfgs(objective, coef, intercept, *, max_iter, tol, progress=None):
     theta0 = np.concatenate([w0 * S, b0 + w0.reshape(n_out, -1) @ mu])
     last, hist = {}, History(progress)
 
-    def fun(theta):
-        w, b = to_wb(theta)
+    def fun(theta, wb=None):
+        w, b = to_wb(theta) if wb is None else wb
         if not (np.isfinite(w).all() and np.isfinite(b).all()):
             return np.inf, np.zeros_like(theta)  # a trial step too far: SciPy backs off
         loss, grad_w, grad_b, correct = objective.loss_grad(w, b)
@@ -79,7 +79,9 @@ def _lbfgs(objective, coef, intercept, *, max_iter, tol, progress=None):
         if last["gnorm"] <= tol:
             raise StopIteration  # SciPy ends the run and returns this iterate
 
-    first = [theta0.copy(), fun(theta0)]
+    # at the start exactly (w0, b0), not its round trip through theta0: a warm start
+    # from the previous fit of a path then needs no pass (`LogisticObjective.loss_grad`)
+    first = [theta0.copy(), fun(theta0, (w0, b0))]
     if not last:  # the objective is not finite where the solver starts
         return SolverResult(w0.astype(objective.dtype).reshape(n_out, -1), b0, 0,
                             StopReason.NONFINITE)
