@@ -116,8 +116,7 @@ class LogisticObjective:
         ``(w[cols], b)`` only, ``l1`` then holding those coordinates' strengths.
         """
         w = np.asarray(w, dtype=self.dtype)
-        H, H_wb, h_sum = self.rows.hessian(w, float(b)) if cols is None else \
-            self.rows.hessian(w, float(b), cols)
+        H, H_wb, h_sum = self.rows.hessian(w, float(b), cols)
         if not (np.isfinite(H).all() and np.isfinite(H_wb).all()):
             raise self.scale_error("the Hessian's sums of squares")
         return QuadraticModel(H, H_wb, h_sum, self.alpha_l2, self.fit_intercept, l1,

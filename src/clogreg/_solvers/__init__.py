@@ -21,8 +21,9 @@ from ._result import History, SolverResult, StopReason, check_result
 from ._sgd import SGDState, sgd
 from ._tron import tron
 
-__all__ = ["AUTO_NEWTON_MAX_FEATURES", "NEWTON_L1_MAX_FEATURES", "REUSE_FACTOR", "REUSE_MIN_FLOPS", "SOLVERS",
-           "History", "SGDState", "SolverResult", "StopReason", "check_result", "check_solver",
+__all__ = ["AUTO_NEWTON_MAX_FEATURES", "NEWTON_L1_MAX_FEATURES", "REUSE_FACTOR",
+           "REUSE_MIN_FLOPS", "SOLVERS", "History", "SGDState", "SolverResult", "StopReason",
+           "check_result", "check_solver",
            "gradient_descent", "lbfgs", "newton", "sgd", "solve", "tron", "uses_tron"]
 
 
