@@ -298,6 +298,8 @@ def test_auto_runs_small_binary_paths_with_newton(cancer, three_classes, monkeyp
     assert LogisticRegressionCV(Cs=[0.1, 1.0]).fit(*cancer).solver_ == "newton"
     assert LogisticRegressionCV(Cs=[0.1, 1.0]).fit(*three_classes).solver_ == "lbfgs"
     monkeypatch.setattr(clogreg._cv, "NEWTON_PATH_MAX_VALUES", cancer[0].size - 1)
+    # (the single fit's own bound, which the breast-cancer data are also under)
+    monkeypatch.setattr(clogreg._solvers._policy, "AUTO_NEWTON_MAX_VALUES", 0)
     assert LogisticRegressionCV(Cs=[0.1, 1.0]).fit(*cancer).solver_ == "lbfgs"
 
 

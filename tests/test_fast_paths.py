@@ -4,6 +4,8 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clogreg import LogisticRegression
 from clogreg._validation import encode_labels as _encode_labels
@@ -65,6 +67,10 @@ def test_continuous_y_still_refused():
     np.array(["no", "yes", "no"]),
     np.array([0, 1, 2, 1]),       # three classes: indices 0, 1, 2
     np.array([4, 4, 4]),          # one class
+    np.array([9, 2, 2, 9], dtype=np.uint8),  # the first label is the larger
+    np.array([np.nan, 1.0, 1.0]),  # NaN: np.unique's classes, NaN last
+    np.array([1.0, np.nan, 0.0]),
+    np.array([0.0, -0.0, 1.0]),   # -0.0 == 0.0: two classes
 ])
 def test_label_encoding_matches_numpy_unique(y):
     classes, y01 = _encode_labels(y, np.float32)
@@ -73,6 +79,25 @@ def test_label_encoding_matches_numpy_unique(y):
     assert classes.dtype == ref_classes.dtype
     np.testing.assert_array_equal(y01, ref_index.astype(np.float32))
     assert y01.dtype == np.float32
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.sampled_from([0, 1, -3, 7, 2.5, np.nan]), min_size=1,
+                       max_size=3, unique=True),
+       picks=st.lists(st.integers(0, 2), min_size=1, max_size=30),
+       dtype=st.sampled_from([np.int64, np.float64, np.float32, np.uint8, np.bool_]))
+def test_label_encoding_matches_numpy_unique_for_any_labels(values, picks, dtype):
+    # the two-label fast path (comparisons with y[0] and the first other label) and
+    # np.unique's fallback together give np.unique's classes and indices
+    values = np.array(values, dtype=np.float64)
+    if dtype in (np.int64, np.uint8, np.bool_):
+        values = np.unique(np.abs(np.nan_to_num(values, nan=5.0)))
+    y = values[np.array(picks) % values.size].astype(dtype)
+    classes, index = _encode_labels(y, np.float64)
+    ref_classes, ref_index = np.unique(y, return_inverse=True)
+    np.testing.assert_array_equal(classes, ref_classes)
+    assert classes.dtype == ref_classes.dtype
+    np.testing.assert_array_equal(index, ref_index.astype(np.float64))
 
 
 @pytest.mark.parametrize("solver", ["gd", "lbfgs", "newton"])

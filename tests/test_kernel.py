@@ -293,7 +293,8 @@ def test_column_stats_match_numpy_for_any_thread_count(dtype, weighted):
     s = sw.astype(np.float64) if weighted else np.ones(9_000)
     X64 = X.astype(np.float64)
     y = (rng.random(9_000) < 0.3).astype(dtype)
-    sums, squares, label_sums, label_sum, positives = column_stats(X, sw, 1, y)
+    sums, squares, label_sums, label_sum, positives, all_finite = column_stats(X, sw, 1, y)
+    assert all_finite is True
     np.testing.assert_allclose(sums, s @ X64, rtol=1e-12)
     np.testing.assert_allclose(squares, s @ (X64 * X64), rtol=1e-12)
     np.testing.assert_allclose(label_sums, (s * y) @ X64, rtol=1e-12)
@@ -308,10 +309,16 @@ def test_column_stats_match_numpy_for_any_thread_count(dtype, weighted):
 def test_column_stats_overflow_to_inf_and_nan_propagates():
     X = np.ones((10, 3))
     X[2, 0], X[4, 1] = 1e200, np.nan
-    sums, squares, *_ = column_stats(X, np.empty(0))
+    sums, squares, *_, all_finite = column_stats(X, np.empty(0))
     assert np.isinf(squares[0]) and np.isfinite(sums[0])
     assert np.isnan(sums[1]) and np.isnan(squares[1])
     assert sums[2] == 10 and squares[2] == 10
+    assert all_finite is False  # the kernel's flag, as validation reads it
+    # an overflow alone (no NaN) clears the flag too; finite sums set it
+    X[4, 1] = 1.0
+    assert column_stats(X, np.empty(0)).finite() is False
+    X[2, 0] = 1.0
+    assert column_stats(X, np.empty(0), 1, np.ones(10)).finite() is True
 
 
 def test_multinomial_sgd_with_batches_of_fewer_chunks_than_x():

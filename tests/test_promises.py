@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from reference import gradient_descent_multi, objective, sgd_epochs
 from scipy.special import expit
+from sklearn.datasets import load_breast_cancer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
@@ -333,6 +334,22 @@ def test_auto_picks_newton_for_binary_l1_up_to_2000_features_and_no_more_than_ro
     for sparse in (False, True):
         assert check_solver("auto", n_features=2000, sparse=sparse, **shape) == "newton"
         assert check_solver("auto", n_features=2001, sparse=sparse, **shape) == "gd"
+
+
+def test_auto_picks_newton_for_small_binary_l2_problems_on_dense_x():
+    shape = {"n_out": 1, "n_classes": 2, "C": 1.0, "l1_ratio": 0.0,
+             "learning_rate": "auto"}
+    assert check_solver("auto", n_samples=1_000, n_features=30, **shape) == "newton"
+    assert check_solver("auto", n_samples=1_001, n_features=30, **shape) == "lbfgs"
+    assert check_solver("auto", n_samples=100, n_features=201, **shape) == "lbfgs"
+    assert check_solver("auto", n_samples=10**6, n_features=30, sparse=True,
+                        **shape) == "newton"  # sparse: Newton-CG at any size
+    many = {**shape, "n_out": 3, "n_classes": 3}
+    assert check_solver("auto", n_samples=100, n_features=3, **many) == "lbfgs"
+    X, y = load_breast_cancer(return_X_y=True)  # 569 x 30: 17,070 values
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    assert LogisticRegression().fit(X, y).solver_ == "newton"
+    assert LogisticRegression().fit(np.tile(X, (2, 1)), np.tile(y, 2)).solver_ == "lbfgs"
 
 
 # --------------------------------------------------------------- n_jobs

@@ -277,7 +277,9 @@ def test_history_records_the_gradient_norm_compared_with_tol():
 def test_auto_solver_choice():
     X, y = make_classification(n_samples=100, n_features=4, n_classes=3,
                                n_informative=3, n_redundant=0, random_state=0)
-    assert LogisticRegression().fit(X, y > 0).solver_ == "lbfgs"
+    assert LogisticRegression().fit(X, y > 0).solver_ == "newton"  # 400 values
+    assert LogisticRegression().fit(np.tile(X, (100, 1)), np.tile(y > 0, 100)).solver_ \
+        == "lbfgs"  # 40,000 values
     assert LogisticRegression().fit(X, y).solver_ == "lbfgs"
     assert LogisticRegression(l1_ratio=0.5).fit(X, y > 0).solver_ == "newton"
     assert LogisticRegression(l1_ratio=0.5, max_iter=10_000).fit(X, y).solver_ == "gd"

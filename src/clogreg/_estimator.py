@@ -72,7 +72,9 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
           products, one pass each, no d x d Hessian).
         - ``"auto"``: ``"lbfgs"`` for L2 or no penalty (in benchmarks/
           bench_solvers.py the fastest to a 1e-8 objective gap on well-conditioned
-          data, and robust to badly scaled features); with an L1 part, ``"newton"``
+          data, and robust to badly scaled features), except binary problems on
+          dense X of at most ``clogreg._solvers._policy.AUTO_NEWTON_MAX_VALUES``
+          (30,000) values, where ``"newton"`` is faster; with an L1 part, ``"newton"``
           for binary problems with at most
           ``clogreg._solvers.NEWTON_L1_MAX_FEATURES`` (2,000) features and no more
           features than rows (or at most 200), else ``"gd"``;
@@ -179,8 +181,8 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
     >>> clf = LogisticRegression(C=10.0).fit(X, y)
     >>> clf.predict([[-3.0], [3.0]]).tolist()
     ['no', 'yes']
-    >>> clf.solver_, clf.stop_reason_
-    ('lbfgs', 'converged')
+    >>> clf.solver_, clf.stop_reason_  # "auto": Newton on a small binary problem
+    ('newton', 'converged')
     >>> bool(clf.history_["loss"][0] == 4 * np.log(2))
     True
     """

@@ -64,14 +64,26 @@ class FitProgress:
             self._ctx.call_on_fit_task_end(**self._hook_args, reconstruction_attributes={})
 
 
-@contextlib.contextmanager
+#: `fit_progress` when nothing listens: a context that yields None
+_SILENT = contextlib.nullcontext()
+
+
 def fit_progress(estimator, X, y, sample_weight, first=0):
-    """Yield the fit's ``progress`` (None when nothing listens: no verbose output, no
-    callbacks, so the solvers skip every report). The callbacks are torn down however
-    the fit ends; their tasks end only if it succeeds (as scikit-learn's own)."""
+    """A context yielding the fit's ``progress`` (None when nothing listens: no verbose
+    output, no callbacks, so the solvers skip every report). The callbacks are torn
+    down however the fit ends; their tasks end only if it succeeds (as scikit-learn's
+    own)."""
+    callbacks = bool(getattr(estimator, "_skl_callbacks", None)) and \
+        callback_management_context is not None
+    if not callbacks and not estimator.verbose:
+        return _SILENT  # (a small fit's microseconds: no generator, no ExitStack)
+    return _listened(estimator, X, y, sample_weight, first, callbacks)
+
+
+@contextlib.contextmanager
+def _listened(estimator, X, y, sample_weight, first, callbacks):
     with contextlib.ExitStack() as stack:
-        if getattr(estimator, "_skl_callbacks", None) and \
-                callback_management_context is not None:
+        if callbacks:
             stack.enter_context(callback_management_context(estimator))
         progress = FitProgress(estimator, X, y, sample_weight, first)
         yield progress if progress else None

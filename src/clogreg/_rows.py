@@ -44,10 +44,24 @@ class ColumnStats(NamedTuple):
     label_sums: np.ndarray | None   # sum_i s_i y_i x_i (binary labels), or None
     label_sum: float | None         # sum_i s_i y_i
     positives: float | None         # the number of rows with y_i = 1
+    all_finite: bool | None = None  # whether the kernel pass found every sum finite
 
     def finite(self):
+        if self.all_finite is not None:
+            return self.all_finite
         return bool(np.isfinite(self.sums).all() and np.isfinite(self.squares).all()
                     and (self.label_sums is None or np.isfinite(self.label_sums).all()))
+
+    @classmethod
+    def from_pass(cls, out, sample_weight, y, all_finite=None):
+        """From a column-statistics pass's ``out`` (rows: sums, squares and, with
+        labels ``y``, label sums), adding the label totals."""
+        if y is None:
+            return cls(out[0], out[1], None, None, None, all_finite)
+        positives = float(np.count_nonzero(y))  # y is 0.0 / 1.0
+        label_sum = float(np.dot(sample_weight.astype(np.float64), y)) \
+            if sample_weight.size else positives
+        return cls(out[0], out[1], out[2], label_sum, positives, all_finite)
 
 
 def weight_sum(sample_weight, n_samples):
@@ -241,11 +255,6 @@ def column_stats(X, sample_weight, n_threads=1, y=None, kernel=None):
     """`ColumnStats` of a dense X: one kernel pass (see `DenseRows.column_stats`)."""
     kernel = _dispatch.kernel if kernel is None else kernel
     out = np.empty((2 if y is None else 3, X.shape[1]))
-    with np.errstate(over="ignore", invalid="ignore"):
-        kernel.column_stats(X, sample_weight, np.empty(0, X.dtype) if y is None else y,
-                            out, n_threads)
-    if y is None:
-        return ColumnStats(out[0], out[1], None, None, None)
-    s = sample_weight.astype(np.float64) if sample_weight.size else None
-    label_sum = float(np.dot(s, y)) if s is not None else float(y.sum(dtype=np.float64))
-    return ColumnStats(out[0], out[1], out[2], label_sum, float(y.sum(dtype=np.float64)))
+    finite = kernel.column_stats(X, sample_weight,
+                                 np.empty(0, X.dtype) if y is None else y, out, n_threads)
+    return ColumnStats.from_pass(out, sample_weight, y, bool(finite))

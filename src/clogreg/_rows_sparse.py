@@ -200,14 +200,9 @@ def csr_column_stats(X, sample_weight, n_threads=1, y=None, kernel=None):
     kernel = _dispatch.kernel if kernel is None else kernel
     k = 2 if y is None else 3
     out = np.empty((k, X.shape[1]))
-    with np.errstate(over="ignore", invalid="ignore"):
-        kernel.csr_column_stats(X.data, X.indices, X.indptr, X.shape[1], sample_weight,
-                                np.empty(0, X.dtype) if y is None else y, out, n_threads)
-    if y is None:
-        return ColumnStats(out[0], out[1], None, None, None)
-    s = sample_weight.astype(np.float64) if sample_weight.size else None
-    label_sum = float(np.dot(s, y)) if s is not None else float(y.sum(dtype=np.float64))
-    return ColumnStats(out[0], out[1], out[2], label_sum, float(y.sum(dtype=np.float64)))
+    kernel.csr_column_stats(X.data, X.indices, X.indptr, X.shape[1], sample_weight,
+                            np.empty(0, X.dtype) if y is None else y, out, n_threads)
+    return ColumnStats.from_pass(out, sample_weight, y)
 
 
 def is_sparse(X):

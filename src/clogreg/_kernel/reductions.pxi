@@ -7,6 +7,7 @@
 
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.math cimport isfinite
 
 import numpy as np
 
@@ -67,6 +68,9 @@ def column_stats(
     from the sums and the label-weighted sums). Each chunk of rows has its own
     partial sums, added in chunk order, so the result does not depend on
     ``n_threads``. Overflow gives inf, never a trap.
+
+    Returns whether every value written to ``out`` is finite (NaN or inf in X, or
+    sums that overflow, make it False): the finiteness test of a fit's validation.
     """
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
     cdef Py_ssize_t k = 3 if y.shape[0] > 0 else 2
@@ -76,6 +80,7 @@ def column_stats(
     cdef Py_ssize_t n_chunks = _n_chunks(n), c, j
     cdef double[:, ::1] chunk_sums = np.empty((n_chunks, k * d))  # WORK
     cdef double acc
+    cdef bint finite = True
     with nogil:
         if n_threads > 1 and n_chunks > 1:
             for c in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
@@ -88,6 +93,8 @@ def column_stats(
             for c in range(n_chunks):
                 acc += chunk_sums[c, j]
             out[j // d, j % d] = acc
+            finite = finite and isfinite(acc)
+    return finite
 
 
 cdef void _chunk_column_stats(const floating[:, ::1] X, const floating[::1] sw,

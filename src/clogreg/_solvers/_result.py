@@ -88,9 +88,9 @@ class SolverResult:
     @classmethod
     def from_history(cls, coef, intercept, n_iter, status, hist, step=None):
         """From a kernel epoch loop: ``hist`` (3, max_iter) holds n_iter entries."""
-        return cls(coef, intercept, n_iter, StopReason.from_status(status),
-                   hist[0, :n_iter].copy(), hist[1, :n_iter].copy(),
-                   hist[2, :n_iter].copy(), step)
+        loss, accuracy, grad_norm = hist[:, :n_iter].copy()  # one copy, three rows
+        return cls(coef, intercept, n_iter, _FROM_STATUS[status], loss, accuracy,
+                   grad_norm, step)
 
     def blame_start(self, objective, coef, intercept):
         """A step-based solver that failed in its first epoch: if the objective is
@@ -112,6 +112,8 @@ def penalty_not_finite(objective, coef):
     The epoch loops of "gd" and "sgd" stop on a non-finite loss or step, but the
     penalty of a warm start from huge coefficients can overflow while both stay
     finite: they would then run, and return, with an infinite objective."""
+    if not np.count_nonzero(coef):  # a cold start: zero penalty
+        return False
     with np.errstate(over="ignore", invalid="ignore"):
         return not np.isfinite(objective.penalty(np.asarray(coef, np.float64).ravel()))
 
