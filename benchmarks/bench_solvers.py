@@ -13,7 +13,7 @@ is the wall time of that first successful setting: the median of ``--repeat`` ru
 
 Contenders: clogreg's solvers and its default ``"auto"``; scikit-learn's; and, where
 installed, what a user looking for speed would try: scikit-learn-intelex
-(``sklearnex``, oneDAL's lbfgs and newton-cg) and glum (its IRLS with coordinate
+(``sklearnex``, oneDAL's lbfgs) and glum (its IRLS with coordinate
 descent, and its L-BFGS). Every library runs on one thread: threadpoolctl limits BLAS
 and OpenMP, and oneDAL is initialised with one thread (``daal4py.daalinit(1)``).
 Problems: ``well``; ``narrow`` (1,000,000 x 10); ``ill`` (200,000 x 200, correlated
@@ -92,10 +92,11 @@ def contenders(C, shape):
     sk = {f"sklearn {s}": (lambda tol, s=s: SkLogisticRegression(
         C=C, solver=s, tol=tol, max_iter=max_iter(s, shape))) for s in
         ("lbfgs", "newton-cholesky", "liblinear", "saga")}
+    # sklearnex: lbfgs only; its newton-cg falls back to scikit-learn's on the CPU
+    # (SKLEARNEX_VERBOSE=INFO: "fallback to original Scikit-learn", sklearnex 2026.2)
     ex = {} if ExLogisticRegression is None else {
-        f"sklearnex {s}": (lambda tol, s=s: ExLogisticRegression(
-            C=C, solver=s, tol=tol, max_iter=max_iter(s, shape)))
-        for s in ("lbfgs", "newton-cg")}
+        "sklearnex lbfgs": lambda tol: ExLogisticRegression(
+            C=C, solver="lbfgs", tol=tol, max_iter=max_iter("lbfgs", shape))}
     # glum minimises the mean loss + alpha |w|^2 / 2: alpha = 1 / (C n) is C's objective
     gl = {} if glum is None else {
         f"glum {s}": (lambda tol, s=s: glum.GeneralizedLinearRegressor(
