@@ -109,6 +109,26 @@ def test_multinomial_loss_grad_identical(dtype, weighted):
 
 @needs_avx2
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("d", [1, 3, 4, 5, 8, 9, 13, 50])
+@pytest.mark.parametrize("K", [3, 4, 5, 7, 10])
+def test_multinomial_pass_identical_for_every_shape(dtype, d, K):
+    # the AVX2 build's tile products keep four classes and 4 (float64) or 8 (float32)
+    # columns in registers, with masked loads or plain C for the rest: every
+    # remainder of classes and columns against the baseline's plain C
+    X, y, sw = make_data(dtype, n=1_003, d=d, n_classes=K, seed=d + K)
+    rng = np.random.default_rng(K)
+    W, b = rng.standard_normal(K * d).astype(dtype), rng.standard_normal(K)
+
+    def run(module):
+        grad, grad_b = np.empty_like(W), np.empty(K)
+        out = module.multinomial_loss_grad(X, y, sw, W, b, grad, grad_b, 1)
+        return out, grad, grad_b
+
+    assert_identical(*both(run))
+
+
+@needs_avx2
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("alpha_l2, alpha_l1", [(0.0, 0.0), (5.0, 20.0)])

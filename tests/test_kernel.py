@@ -474,6 +474,51 @@ def test_cd_quadratic_with_l1_meets_the_optimality_conditions():
     assert q[3] == pytest.approx(0.0, abs=1e-9)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("d, K", [(1, 3), (5, 4), (9, 7), (50, 10), (33, 13)])
+def test_multinomial_pass_matches_numpy_for_every_shape(dtype, d, K):
+    # the kernel's own tile products (no BLAS): remainders of classes and columns,
+    # weighted, against NumPy in float64
+    n = 700
+    rng = np.random.default_rng(d * K)
+    X = (rng.standard_normal((n, d)) * 2).astype(dtype)
+    y = rng.integers(0, K, n).astype(dtype)
+    sw = rng.uniform(0.1, 2.0, n).astype(dtype)
+    W = (rng.standard_normal(K * d) / np.sqrt(d)).astype(dtype)
+    b = rng.standard_normal(K)
+    grad, grad_b = np.empty(K * d, dtype), np.empty(K)
+    loss, correct = _kernel.multinomial_loss_grad(X, y, sw, W, b, grad, grad_b)
+    X64, W64, s64 = X.astype(np.float64), W.astype(np.float64).reshape(K, d), \
+        sw.astype(np.float64)
+    Z = X64 @ W64.T + b
+    P = np.exp(Z - Z.max(1, keepdims=True))
+    P /= P.sum(1, keepdims=True)
+    R = s64[:, None] * (P - np.eye(K)[y.astype(int)])
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    assert loss == pytest.approx(multinomial_objective(X64, y.astype(int), W64, b, s64),
+                                 rel=rtol)
+    assert correct == np.sum(Z.argmax(1) == y)
+    scale = np.abs(R).T @ np.abs(X64)  # the size of each sum's terms
+    assert np.all(np.abs(grad - (R.T @ X64).ravel()) <= rtol * 10 * scale.ravel() + 1e-300)
+    np.testing.assert_allclose(grad_b, R.sum(0), rtol=rtol * 10, atol=rtol * n)
+
+
+def test_multinomial_pass_gives_nan_not_a_wrong_loss_for_an_infinite_logit():
+    # 1e200 * 1e200 overflows: that row's loss is NaN (the solvers then stop), not
+    # the finite value that an exp of NaN read as 0 would give
+    X = np.array([[1.0], [1e200], [2.0]])
+    y = np.array([0.0, 1.0, 2.0])
+    W, b = np.array([1.0, 1e200, -1.0]), np.zeros(3)
+    grad, grad_b = np.empty(3), np.empty(3)
+    with np.errstate(all="ignore"):
+        loss, _ = _kernel.multinomial_loss_grad(X, y, np.empty(0), W, b, grad, grad_b)
+    assert np.isnan(loss)
+    W[1] = 1.0  # finite logits: a finite loss
+    loss, _ = _kernel.multinomial_loss_grad(X[[0, 2]], y[[0, 2]], np.empty(0), W, b,
+                                            grad, grad_b)
+    assert np.isfinite(loss)
+
+
 def test_multinomial_pass_on_threads_matches_numpy_and_one_thread():
     n, d, K = _kernel.CHUNK_ROWS + 37, 2, 3   # two chunks: the threaded loop runs
     rng = np.random.default_rng(17)

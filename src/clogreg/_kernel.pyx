@@ -48,6 +48,18 @@ cdef extern from "simd.h":
                                           Py_ssize_t d, float* z) noexcept nogil
     void _rows_dot_d "clogreg_rows_dot_d"(const double* x, const double* w, Py_ssize_t t,
                                           Py_ssize_t d, double* z) noexcept nogil
+    void _tile_scores_f "clogreg_tile_scores_f"(
+        const float* x, const float* W, Py_ssize_t t, Py_ssize_t d, Py_ssize_t K,
+        float* z) noexcept nogil
+    void _tile_scores_d "clogreg_tile_scores_d"(
+        const double* x, const double* W, Py_ssize_t t, Py_ssize_t d, Py_ssize_t K,
+        double* z) noexcept nogil
+    void _tile_grad_f "clogreg_tile_grad_f"(
+        const float* r, const float* x, Py_ssize_t t, Py_ssize_t d, Py_ssize_t K,
+        float* G) noexcept nogil
+    void _tile_grad_d "clogreg_tile_grad_d"(
+        const double* r, const double* x, Py_ssize_t t, Py_ssize_t d, Py_ssize_t K,
+        double* G) noexcept nogil
     int _cpu_avx2_fma "clogreg_cpu_avx2_fma"() noexcept nogil
 
 
@@ -88,7 +100,7 @@ cpdef enum Status:
 
 
 include "_kernel/maths.pxi"        # exp(-|z|), log1p, exp, log, sqrt: vectorisable
-include "_kernel/blas.pxi"         # gemv / gemm / syrk with an explicit order; small matvecs
+include "_kernel/blas.pxi"         # gemv / syrk with an explicit order; small matvecs
 include "_kernel/reductions.pxi"   # lanes, chunk sums, column_stats
 include "_kernel/checks.pxi"       # shape checks and work arrays (Python side, with the GIL)
 include "_kernel/binary.pxi"       # loss_grad: the binary pass

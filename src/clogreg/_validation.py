@@ -293,8 +293,8 @@ def encode_labels(y, dtype):
 
     Numeric y with exactly two values is encoded without sorting a copy (as
     ``np.unique(y, return_inverse=True)`` does, ~30 bytes a row): comparisons with
-    the first label and the first other one need 2 bytes a row, besides the encoded
-    labels themselves (and a few microseconds, where ``np.unique`` takes ten).
+    the first label and the first other one need 2 bytes a row (1 while the labels
+    are encoded), and a few microseconds where ``np.unique`` takes ten.
     """
     if y.dtype.kind in "biuf" and y.size:
         first = y[0]
@@ -304,8 +304,12 @@ def encode_labels(y, dtype):
             other = y[is_first.argmin()]  # the first label that is not y[0]
             is_other = y == other
             if n_first + np.count_nonzero(is_other) == y.size:  # two labels, no NaN
+                # one mask at a time beside the encoded labels: 1 + itemsize bytes
+                # a row at the peak
                 if other < first:
+                    del is_other
                     return np.array([other, first], dtype=y.dtype), is_first.astype(dtype)
+                del is_first
                 return np.array([first, other], dtype=y.dtype), is_other.astype(dtype)
     classes, y_index = np.unique(y, return_inverse=True)
     return classes, y_index.astype(dtype)

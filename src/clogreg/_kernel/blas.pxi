@@ -5,10 +5,11 @@
 # scikit-learn's sklearn/utils/_cython_blas.pyx does: a row-major call is turned into
 # the column-major BLAS call on the transposed matrices (the same Fortran call that the
 # kernel used to spell out by hand, so the same bits). Every call site here is
-# row-major: X, W, V and H are C arrays.
+# row-major: X, V and H are C arrays. (The multinomial pass's products are the
+# kernel's own loops in simd.h, not gemm: issue 12.)
 
 from cython cimport floating
-from scipy.linalg.cython_blas cimport dgemm, dgemv, dsyrk, sgemm, sgemv, ssyrk
+from scipy.linalg.cython_blas cimport dgemv, dsyrk, sgemv, ssyrk
 
 
 cdef enum BLAS_Order:
@@ -44,33 +45,6 @@ cdef inline void _gemv(BLAS_Order order, BLAS_Trans ta, int m, int n, floating a
     else:
         dgemv(&trans, &rows, &cols, &alpha, <double*>A, &lda, <double*>x, &one, &beta, y,
               &one)
-
-
-cdef inline void _gemm(BLAS_Order order, BLAS_Trans ta, BLAS_Trans tb, int m, int n,
-                       int k, floating alpha, const floating* A, int lda,
-                       const floating* B, int ldb, floating beta, floating* C,
-                       int ldc) noexcept nogil:
-    """C <- alpha * op(A) @ op(B) + beta * C, C (m, n), all three in ``order``.
-
-    Row-major: C.T = op(B).T @ op(A).T is the column-major product with A and B
-    swapped (and m and n), the transpose flags kept.
-    """
-    cdef char transa = c'T' if ta == Trans else c'N'
-    cdef char transb = c'T' if tb == Trans else c'N'
-    if order == RowMajor:
-        if floating is float:
-            sgemm(&transb, &transa, &n, &m, &k, &alpha, <float*>B, &ldb, <float*>A, &lda,
-                  &beta, C, &ldc)
-        else:
-            dgemm(&transb, &transa, &n, &m, &k, &alpha, <double*>B, &ldb, <double*>A, &lda,
-                  &beta, C, &ldc)
-    else:
-        if floating is float:
-            sgemm(&transa, &transb, &m, &n, &k, &alpha, <float*>A, &lda, <float*>B, &ldb,
-                  &beta, C, &ldc)
-        else:
-            dgemm(&transa, &transb, &m, &n, &k, &alpha, <double*>A, &lda, <double*>B, &ldb,
-                  &beta, C, &ldc)
 
 
 cdef inline void _syrk(BLAS_Order order, BLAS_UpLo uplo, BLAS_Trans ta, int n, int k,

@@ -1,14 +1,16 @@
 # The multinomial (softmax) pass: K classes, loss + gradient in one read of X.
 # Included by _kernel.pyx.
 #
-# Per tile of rows: the logits ``Z = X_tile @ W.T + b`` (gemm), per row the stable
-# softmax, the loss and ``R = s * (P - Y)``, then ``G += R.T @ X_tile`` (gemm) while the
-# tile is in cache. The logits of a tile live in a scratch row of the caller's
-# ``logits`` array, one row per thread.
+# Per tile of rows: the logits ``Z = X_tile @ W.T + b``, per row the stable softmax,
+# the loss and ``R = s * (P - Y)``, then ``G += R.T @ X_tile`` while the tile is in
+# cache. The two products are the kernel's own loops (simd.h: ``clogreg_tile_scores``
+# and ``clogreg_tile_grad``), not BLAS; the exponentials are `_exp_neg_abs`, in plain
+# arithmetic that the compiler vectorises. The logits of a tile live in a scratch row
+# of the caller's ``logits`` array, one row per thread.
 
 from cython cimport floating
 from cython.parallel cimport prange, threadid
-from libc.math cimport INFINITY
+from libc.math cimport INFINITY, NAN
 
 import numpy as np
 
@@ -31,7 +33,7 @@ cdef void _chunk_multinomial(
     cdef bint weighted = sw.shape[0] > 0
     cdef floating* G = &chunk_grad[c, 0]
     cdef floating* zi
-    cdef floating m, total, zy, r, si
+    cdef floating m, total, zy, r, si, check
     cdef double loss = 0.0, correct = 0.0
     cdef Py_ssize_t i, k, t0, t_rows, yi, kmax
     for k in range(K * d):
@@ -42,35 +44,44 @@ cdef void _chunk_multinomial(
     while t0 < stop:
         t_rows = min(tile, stop - t0)
         # Z = X[t0:t0 + t_rows] @ W.T        (t_rows, K)
-        _gemm(RowMajor, NoTrans, Trans, <int>t_rows, <int>K, <int>d, <floating>1,
-              &X[t0, 0], <int>d, &W[0], <int>d, <floating>0, Z, <int>K)
+        if floating is double:
+            _tile_scores_d(&X[t0, 0], &W[0], t_rows, d, K, Z)
+        else:
+            _tile_scores_f(&X[t0, 0], &W[0], t_rows, d, K, Z)
         for i in range(t_rows):
             zi = Z + i * K
             yi = <Py_ssize_t>y[t0 + i]
             si = sw[t0 + i] if weighted else 1
             m = -INFINITY
             kmax = 0
+            check = 0
             for k in range(K):
                 zi[k] += <floating>b[k]
+                check += zi[k] - zi[k]  # NaN where a logit is inf or NaN
                 if zi[k] > m:
                     m = zi[k]
                     kmax = k
             zy = zi[yi]
-            # softmax with the largest logit subtracted: every exp() is <= 1, and the
-            # sum is >= 1, so log(total) never sees 0 or overflow
+            # softmax with the largest logit subtracted: every exponent is <= 0, so
+            # exp(-|z - m|) is exp(z - m) <= 1, and the sum is >= 1 (the largest
+            # logit's exp(0) = 1 exactly): log(total) never sees 0 or overflow
             total = 0
             for k in range(K):
-                zi[k] = _exp(zi[k] - m)
+                zi[k] = _exp_neg_abs(zi[k] - m)
                 total += zi[k]
-            loss += si * (_log(total) + m - zy)      # -log softmax(z)[y]
+            # -log softmax(z)[y]; NaN (not a wrong finite value) for a non-finite row,
+            # which _exp_neg_abs alone would hide
+            loss += si * (_log(total) + m - zy) if check == 0 else NAN
             correct += kmax == yi
             for k in range(K):
                 r = si * (zi[k] / total - (k == yi))  # s * (p_k - [k == y])
                 zi[k] = r
                 chunk_stats[c, 2 + k] += r
         # G += R.T @ X[t0:t0 + t_rows]       (K, d)
-        _gemm(RowMajor, Trans, NoTrans, <int>K, <int>d, <int>t_rows, <floating>1,
-              Z, <int>K, &X[t0, 0], <int>d, <floating>1, G, <int>d)
+        if floating is double:
+            _tile_grad_d(Z, &X[t0, 0], t_rows, d, K, G)
+        else:
+            _tile_grad_f(Z, &X[t0, 0], t_rows, d, K, G)
         t0 += t_rows
     chunk_stats[c, 0] = loss
     chunk_stats[c, 1] = correct
