@@ -267,14 +267,16 @@ def main():
 
 def kept_sections(path):
     """Sections that other scripts write into BENCHMARKS.md and this one keeps as they
-    are: "Sparse input" (``benchmarks/bench_sparse_solvers.py --write``) and "The
-    binary pass without BLAS" (``benchmarks/bench_pass.py``, written by hand)."""
+    are: "Sparse input" (``benchmarks/bench_sparse_solvers.py --write``), "The
+    binary pass without BLAS" (``benchmarks/bench_pass.py``) and "The multinomial
+    pass without BLAS" (``benchmarks/bench_multinomial.py``), written by hand."""
     try:
         text = path.read_text()
     except OSError:
         return []
     kept = []
-    for title in ("Sparse input", "The binary pass without BLAS"):
+    for title in ("Sparse input", "The binary pass without BLAS",
+                  "The multinomial pass without BLAS"):
         m = re.search(rf"^## {title}\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
         if m:
             kept += m.group(0).rstrip("\n").splitlines() + [""]
