@@ -512,7 +512,7 @@ def test_multinomial_pass_gives_nan_not_a_wrong_loss_for_an_infinite_logit():
     grad, grad_b = np.empty(3), np.empty(3)
     with np.errstate(all="ignore"):
         loss, _ = _kernel.multinomial_loss_grad(X, y, np.empty(0), W, b, grad, grad_b)
-    assert np.isnan(loss)
+    assert np.isnan(loss) and np.isnan(grad).any() and np.isnan(grad_b).all()
     W[1] = 1.0  # finite logits: a finite loss
     loss, _ = _kernel.multinomial_loss_grad(X[[0, 2]], y[[0, 2]], np.empty(0), W, b,
                                             grad, grad_b)

@@ -62,6 +62,15 @@ cdef void _chunk_multinomial(
                     m = zi[k]
                     kmax = k
             zy = zi[yi]
+            correct += kmax == yi
+            if check != 0:
+                # an infinite or NaN logit: NaN loss and gradient (the solvers stop),
+                # not the wrong finite values that _exp_neg_abs(NaN) = 0 would give
+                loss += NAN
+                for k in range(K):
+                    zi[k] = NAN
+                    chunk_stats[c, 2 + k] += NAN
+                continue
             # softmax with the largest logit subtracted: every exponent is <= 0, so
             # exp(-|z - m|) is exp(z - m) <= 1, and the sum is >= 1 (the largest
             # logit's exp(0) = 1 exactly): log(total) never sees 0 or overflow
@@ -69,10 +78,7 @@ cdef void _chunk_multinomial(
             for k in range(K):
                 zi[k] = _exp_neg_abs(zi[k] - m)
                 total += zi[k]
-            # -log softmax(z)[y]; NaN (not a wrong finite value) for a non-finite row,
-            # which _exp_neg_abs alone would hide
-            loss += si * (_log(total) + m - zy) if check == 0 else NAN
-            correct += kmax == yi
+            loss += si * (_log(total) + m - zy)      # -log softmax(z)[y]
             for k in range(K):
                 r = si * (zi[k] / total - (k == yi))  # s * (p_k - [k == y])
                 zi[k] = r
