@@ -185,150 +185,7 @@ static inline float clogreg_hsum8_f(__m256 a) { /* the order of CLOGREG_DOT8_C *
     __m128 u = _mm_add_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_add_ss(u, _mm_shuffle_ps(u, u, 1)));
 }
-#endif
 
-static void clogreg_tile_scores_d(const double* x, const double* W, Py_ssize_t t,
-                                  Py_ssize_t d, Py_ssize_t K, double* z) {
-    Py_ssize_t i, k;
-#if defined(__AVX2__)
-    const Py_ssize_t d4 = d - d % 4;
-    const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(d % 4),
-                                         _mm256_setr_epi64x(0, 1, 2, 3));
-    for (i = 0; i < t; i++) {
-        const double* xi = x + i * d;
-        double* zi = z + i * K;
-        for (k = 0; k + 4 <= K; k += 4) {
-            const double *w0 = W + k * d, *w1 = w0 + d, *w2 = w1 + d, *w3 = w2 + d;
-            __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, xv;
-            Py_ssize_t j;
-            for (j = 0; j < d4; j += 4) {
-                xv = _mm256_loadu_pd(xi + j);
-                a0 = _mm256_add_pd(a0, _mm256_mul_pd(xv, _mm256_loadu_pd(w0 + j)));
-                a1 = _mm256_add_pd(a1, _mm256_mul_pd(xv, _mm256_loadu_pd(w1 + j)));
-                a2 = _mm256_add_pd(a2, _mm256_mul_pd(xv, _mm256_loadu_pd(w2 + j)));
-                a3 = _mm256_add_pd(a3, _mm256_mul_pd(xv, _mm256_loadu_pd(w3 + j)));
-            }
-            if (d4 < d) { /* idle lanes add 0 * 0: no change (see clogreg_rows_dot_d) */
-                xv = _mm256_maskload_pd(xi + d4, m);
-                a0 = _mm256_add_pd(a0, _mm256_mul_pd(xv, _mm256_maskload_pd(w0 + d4, m)));
-                a1 = _mm256_add_pd(a1, _mm256_mul_pd(xv, _mm256_maskload_pd(w1 + d4, m)));
-                a2 = _mm256_add_pd(a2, _mm256_mul_pd(xv, _mm256_maskload_pd(w2 + d4, m)));
-                a3 = _mm256_add_pd(a3, _mm256_mul_pd(xv, _mm256_maskload_pd(w3 + d4, m)));
-            }
-            zi[k] = clogreg_hsum4_d(a0);
-            zi[k + 1] = clogreg_hsum4_d(a1);
-            zi[k + 2] = clogreg_hsum4_d(a2);
-            zi[k + 3] = clogreg_hsum4_d(a3);
-        }
-    }
-    /* the last K % 4 classes: four rows at a time (four independent sums in flight) */
-    for (k = K - K % 4; k < K; k++) {
-        const double* wk = W + k * d;
-        for (i = 0; i < t; i += 4) {
-            const Py_ssize_t rows = t - i < 4 ? t - i : 4;
-            const double* x0 = x + i * d;
-            const double *x1 = rows > 1 ? x0 + d : x0, *x2 = rows > 2 ? x0 + 2 * d : x0;
-            const double* x3 = rows > 3 ? x0 + 3 * d : x0;  /* (repeats: not stored) */
-            __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, wv;
-            Py_ssize_t j;
-            for (j = 0; j < d4; j += 4) {
-                wv = _mm256_loadu_pd(wk + j);
-                a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_loadu_pd(x0 + j), wv));
-                a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_loadu_pd(x1 + j), wv));
-                a2 = _mm256_add_pd(a2, _mm256_mul_pd(_mm256_loadu_pd(x2 + j), wv));
-                a3 = _mm256_add_pd(a3, _mm256_mul_pd(_mm256_loadu_pd(x3 + j), wv));
-            }
-            if (d4 < d) {
-                wv = _mm256_maskload_pd(wk + d4, m);
-                a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_maskload_pd(x0 + d4, m), wv));
-                a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_maskload_pd(x1 + d4, m), wv));
-                a2 = _mm256_add_pd(a2, _mm256_mul_pd(_mm256_maskload_pd(x2 + d4, m), wv));
-                a3 = _mm256_add_pd(a3, _mm256_mul_pd(_mm256_maskload_pd(x3 + d4, m), wv));
-            }
-            z[i * K + k] = clogreg_hsum4_d(a0);
-            if (rows > 1) z[(i + 1) * K + k] = clogreg_hsum4_d(a1);
-            if (rows > 2) z[(i + 2) * K + k] = clogreg_hsum4_d(a2);
-            if (rows > 3) z[(i + 3) * K + k] = clogreg_hsum4_d(a3);
-        }
-    }
-#else
-    for (i = 0; i < t; i++)
-        for (k = 0; k < K; k++)
-            CLOGREG_DOT4_C(double, x + i * d, W + k * d, d, z[i * K + k]);
-#endif
-}
-
-static void clogreg_tile_scores_f(const float* x, const float* W, Py_ssize_t t,
-                                  Py_ssize_t d, Py_ssize_t K, float* z) {
-    Py_ssize_t i, k;
-#if defined(__AVX2__)
-    const Py_ssize_t d8 = d - d % 8;
-    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(d % 8)),
-                                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    for (i = 0; i < t; i++) {
-        const float* xi = x + i * d;
-        float* zi = z + i * K;
-        for (k = 0; k + 4 <= K; k += 4) {
-            const float *w0 = W + k * d, *w1 = w0 + d, *w2 = w1 + d, *w3 = w2 + d;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, xv;
-            Py_ssize_t j;
-            for (j = 0; j < d8; j += 8) {
-                xv = _mm256_loadu_ps(xi + j);
-                a0 = _mm256_add_ps(a0, _mm256_mul_ps(xv, _mm256_loadu_ps(w0 + j)));
-                a1 = _mm256_add_ps(a1, _mm256_mul_ps(xv, _mm256_loadu_ps(w1 + j)));
-                a2 = _mm256_add_ps(a2, _mm256_mul_ps(xv, _mm256_loadu_ps(w2 + j)));
-                a3 = _mm256_add_ps(a3, _mm256_mul_ps(xv, _mm256_loadu_ps(w3 + j)));
-            }
-            if (d8 < d) {
-                xv = _mm256_maskload_ps(xi + d8, m);
-                a0 = _mm256_add_ps(a0, _mm256_mul_ps(xv, _mm256_maskload_ps(w0 + d8, m)));
-                a1 = _mm256_add_ps(a1, _mm256_mul_ps(xv, _mm256_maskload_ps(w1 + d8, m)));
-                a2 = _mm256_add_ps(a2, _mm256_mul_ps(xv, _mm256_maskload_ps(w2 + d8, m)));
-                a3 = _mm256_add_ps(a3, _mm256_mul_ps(xv, _mm256_maskload_ps(w3 + d8, m)));
-            }
-            zi[k] = clogreg_hsum8_f(a0);
-            zi[k + 1] = clogreg_hsum8_f(a1);
-            zi[k + 2] = clogreg_hsum8_f(a2);
-            zi[k + 3] = clogreg_hsum8_f(a3);
-        }
-    }
-    for (k = K - K % 4; k < K; k++) {  /* as in clogreg_tile_scores_d */
-        const float* wk = W + k * d;
-        for (i = 0; i < t; i += 4) {
-            const Py_ssize_t rows = t - i < 4 ? t - i : 4;
-            const float* x0 = x + i * d;
-            const float *x1 = rows > 1 ? x0 + d : x0, *x2 = rows > 2 ? x0 + 2 * d : x0;
-            const float* x3 = rows > 3 ? x0 + 3 * d : x0;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, wv;
-            Py_ssize_t j;
-            for (j = 0; j < d8; j += 8) {
-                wv = _mm256_loadu_ps(wk + j);
-                a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(x0 + j), wv));
-                a1 = _mm256_add_ps(a1, _mm256_mul_ps(_mm256_loadu_ps(x1 + j), wv));
-                a2 = _mm256_add_ps(a2, _mm256_mul_ps(_mm256_loadu_ps(x2 + j), wv));
-                a3 = _mm256_add_ps(a3, _mm256_mul_ps(_mm256_loadu_ps(x3 + j), wv));
-            }
-            if (d8 < d) {
-                wv = _mm256_maskload_ps(wk + d8, m);
-                a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_maskload_ps(x0 + d8, m), wv));
-                a1 = _mm256_add_ps(a1, _mm256_mul_ps(_mm256_maskload_ps(x1 + d8, m), wv));
-                a2 = _mm256_add_ps(a2, _mm256_mul_ps(_mm256_maskload_ps(x2 + d8, m), wv));
-                a3 = _mm256_add_ps(a3, _mm256_mul_ps(_mm256_maskload_ps(x3 + d8, m), wv));
-            }
-            z[i * K + k] = clogreg_hsum8_f(a0);
-            if (rows > 1) z[(i + 1) * K + k] = clogreg_hsum8_f(a1);
-            if (rows > 2) z[(i + 2) * K + k] = clogreg_hsum8_f(a2);
-            if (rows > 3) z[(i + 3) * K + k] = clogreg_hsum8_f(a3);
-        }
-    }
-#else
-    for (i = 0; i < t; i++)
-        for (k = 0; k < K; k++)
-            CLOGREG_DOT8_C(float, x + i * d, W + k * d, d, z[i * K + k]);
-#endif
-}
-
-#if defined(__AVX2__)
 /* Lanes of the 4 (float64) or 8 (float32) columns from j on that lie before d. */
 static inline __m256i clogreg_mask_d(Py_ssize_t j, Py_ssize_t d) {
     Py_ssize_t n = d - j < 0 ? 0 : (d - j > 4 ? 4 : d - j);
@@ -341,6 +198,98 @@ static inline __m256i clogreg_mask_f(Py_ssize_t j, Py_ssize_t d) {
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 #endif
+
+/* The AVX2 scores: four classes of a row at a time, then the last K % 4 classes four
+   rows at a time (four independent sums in flight either way). */
+#define CLOGREG_TILE_SCORES_AVX2(T, V, W_, LOADU, MASKLOAD, MUL, ADD, ZERO, HSUM,     \
+                                 MASK)                                                \
+    do {                                                                              \
+        const Py_ssize_t dw = d - d % W_;                                             \
+        const __m256i m = MASK(dw, d);                                                \
+        Py_ssize_t i, j, k;                                                           \
+        for (i = 0; i < t; i++) {                                                     \
+            const T* xi = x + i * d;                                                  \
+            T* zi = z + i * K;                                                        \
+            for (k = 0; k + 4 <= K; k += 4) {                                         \
+                const T *w0 = W + k * d, *w1 = w0 + d, *w2 = w1 + d, *w3 = w2 + d;    \
+                V a0 = ZERO(), a1 = a0, a2 = a0, a3 = a0, xv;                         \
+                for (j = 0; j < dw; j += W_) {                                        \
+                    xv = LOADU(xi + j);                                               \
+                    a0 = ADD(a0, MUL(xv, LOADU(w0 + j)));                             \
+                    a1 = ADD(a1, MUL(xv, LOADU(w1 + j)));                             \
+                    a2 = ADD(a2, MUL(xv, LOADU(w2 + j)));                             \
+                    a3 = ADD(a3, MUL(xv, LOADU(w3 + j)));                             \
+                }                                                                     \
+                if (dw < d) { /* idle lanes add 0 * 0: see clogreg_rows_dot_d */      \
+                    xv = MASKLOAD(xi + dw, m);                                        \
+                    a0 = ADD(a0, MUL(xv, MASKLOAD(w0 + dw, m)));                      \
+                    a1 = ADD(a1, MUL(xv, MASKLOAD(w1 + dw, m)));                      \
+                    a2 = ADD(a2, MUL(xv, MASKLOAD(w2 + dw, m)));                      \
+                    a3 = ADD(a3, MUL(xv, MASKLOAD(w3 + dw, m)));                      \
+                }                                                                     \
+                zi[k] = HSUM(a0);                                                     \
+                zi[k + 1] = HSUM(a1);                                                 \
+                zi[k + 2] = HSUM(a2);                                                 \
+                zi[k + 3] = HSUM(a3);                                                 \
+            }                                                                         \
+        }                                                                             \
+        for (k = K - K % 4; k < K; k++) {                                             \
+            const T* wk = W + k * d;                                                  \
+            for (i = 0; i < t; i += 4) {                                              \
+                const Py_ssize_t rows = t - i < 4 ? t - i : 4;                        \
+                const T* x0 = x + i * d; /* rows past t repeat x0: computed, not stored */\
+                const T *x1 = rows > 1 ? x0 + d : x0, *x2 = rows > 2 ? x0 + 2 * d : x0;\
+                const T* x3 = rows > 3 ? x0 + 3 * d : x0;                             \
+                V a0 = ZERO(), a1 = a0, a2 = a0, a3 = a0, wv;                         \
+                for (j = 0; j < dw; j += W_) {                                        \
+                    wv = LOADU(wk + j);                                               \
+                    a0 = ADD(a0, MUL(LOADU(x0 + j), wv));                             \
+                    a1 = ADD(a1, MUL(LOADU(x1 + j), wv));                             \
+                    a2 = ADD(a2, MUL(LOADU(x2 + j), wv));                             \
+                    a3 = ADD(a3, MUL(LOADU(x3 + j), wv));                             \
+                }                                                                     \
+                if (dw < d) {                                                         \
+                    wv = MASKLOAD(wk + dw, m);                                        \
+                    a0 = ADD(a0, MUL(MASKLOAD(x0 + dw, m), wv));                      \
+                    a1 = ADD(a1, MUL(MASKLOAD(x1 + dw, m), wv));                      \
+                    a2 = ADD(a2, MUL(MASKLOAD(x2 + dw, m), wv));                      \
+                    a3 = ADD(a3, MUL(MASKLOAD(x3 + dw, m), wv));                      \
+                }                                                                     \
+                z[i * K + k] = HSUM(a0);                                              \
+                if (rows > 1) z[(i + 1) * K + k] = HSUM(a1);                          \
+                if (rows > 2) z[(i + 2) * K + k] = HSUM(a2);                          \
+                if (rows > 3) z[(i + 3) * K + k] = HSUM(a3);                          \
+            }                                                                         \
+        }                                                                             \
+    } while (0)
+
+static void clogreg_tile_scores_d(const double* x, const double* W, Py_ssize_t t,
+                                  Py_ssize_t d, Py_ssize_t K, double* z) {
+#if defined(__AVX2__)
+    CLOGREG_TILE_SCORES_AVX2(double, __m256d, 4, _mm256_loadu_pd, _mm256_maskload_pd,
+                             _mm256_mul_pd, _mm256_add_pd, _mm256_setzero_pd,
+                             clogreg_hsum4_d, clogreg_mask_d);
+#else
+    Py_ssize_t i, k;
+    for (i = 0; i < t; i++)
+        for (k = 0; k < K; k++)
+            CLOGREG_DOT4_C(double, x + i * d, W + k * d, d, z[i * K + k]);
+#endif
+}
+
+static void clogreg_tile_scores_f(const float* x, const float* W, Py_ssize_t t,
+                                  Py_ssize_t d, Py_ssize_t K, float* z) {
+#if defined(__AVX2__)
+    CLOGREG_TILE_SCORES_AVX2(float, __m256, 8, _mm256_loadu_ps, _mm256_maskload_ps,
+                             _mm256_mul_ps, _mm256_add_ps, _mm256_setzero_ps,
+                             clogreg_hsum8_f, clogreg_mask_f);
+#else
+    Py_ssize_t i, k;
+    for (i = 0; i < t; i++)
+        for (k = 0; k < K; k++)
+            CLOGREG_DOT8_C(float, x + i * d, W + k * d, d, z[i * K + k]);
+#endif
+}
 
 /* The AVX2 gradient keeps four sums in flight: four classes of one column block (the
    last block masked), or, for the last K % 4 classes, four column blocks of one class
