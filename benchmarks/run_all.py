@@ -23,7 +23,8 @@ row says otherwise. The problems:
 It writes the tables, the machine and the targets of the performance issue to
 BENCHMARKS.md (keeping its "Sparse input" section, which
 ``benchmarks/bench_sparse_solvers.py --write`` writes), and the plot to
-benchmarks/epoch_vs_rows.png. About 15 minutes on 2 cores, 1 without the solvers
+benchmarks/epoch_vs_rows.png. About 13 minutes on 2 cores with ``--solver-budget 20``
+(more with the default 30 s), 1 without the solvers
 (``--quick``: smaller problems, for a smoke test; ``--repeat``: turns).
 """
 import argparse
