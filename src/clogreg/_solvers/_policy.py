@@ -35,9 +35,10 @@ def check_solver(solver, *, C, l1_ratio, learning_rate, n_out, n_classes, n_feat
 
     ``"auto"``: ``"lbfgs"`` for L2 or no penalty (binary problems of at most
     AUTO_NEWTON_MAX_VALUES values on dense X, and any binary problem on sparse X:
-    ``"newton"``, which runs on sparse X as trust-region Newton-CG); with an L1 part, ``"newton"`` for
-    binary problems with at most NEWTON_L1_MAX_FEATURES features (and at most as
-    many features as rows, or at most AUTO_NEWTON_MAX_FEATURES), else ``"gd"``.
+    ``"newton"``, which runs on sparse X as trust-region Newton-CG); with an L1 part,
+    ``"newton"`` for binary problems with at most NEWTON_L1_MAX_FEATURES features (and
+    at most as many features as rows, or at most AUTO_NEWTON_MAX_FEATURES), else
+    ``"gd"``.
     ``"newton"`` forming a dense d x d Hessian (dense X, or sparse X with L1) is
     refused on wide problems with more than AUTO_NEWTON_MAX_FEATURES features and more
     features than rows: the Hessian costs O(d^3) a step there and is singular without
