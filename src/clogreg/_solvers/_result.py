@@ -89,8 +89,8 @@ class SolverResult:
     def from_history(cls, coef, intercept, n_iter, status, hist, step=None):
         """From a kernel epoch loop: ``hist`` (3, max_iter) holds n_iter entries."""
         loss, accuracy, grad_norm = hist[:, :n_iter].copy()  # one copy, three rows
-        return cls(coef, intercept, n_iter, _FROM_STATUS[status], loss, accuracy,
-                   grad_norm, step)
+        return cls(coef, intercept, n_iter, StopReason.from_status(status), loss,
+                   accuracy, grad_norm, step)
 
     def blame_start(self, objective, coef, intercept):
         """A step-based solver that failed in its first epoch: if the objective is
