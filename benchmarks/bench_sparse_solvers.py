@@ -160,15 +160,12 @@ def contenders(X, C, l1):
     l1_ratio = 1.0 if l1 else 0.0
     hessian_fits = 8.0 * d * d <= MAX_HESSIAN_BYTES
     out = {}
-    for s in (["auto", "gd"] if l1 else ["auto", "lbfgs", "gd"]):
+    for s in (["auto", "newton", "gd"] if l1 else ["auto", "lbfgs", "gd"]):
         name = f"clogreg {s}"
-        cap = max_iter("clogreg gd" if l1 else "clogreg newton", X) if s == "auto" \
-            else max_iter(name, X)   # "auto" picks gd (L1) or newton (L2) here
+        # "auto" picks newton here (Newton-CG for L2, coordinate descent for L1)
+        cap = max_iter("clogreg newton" if s == "auto" else name, X)
         out[name] = (lambda tol, s=s, cap=cap: LogisticRegression(
             C=C, l1_ratio=l1_ratio, solver=s, tol=tol, max_iter=cap, n_jobs=1), "")
-    if l1:
-        out["clogreg newton"] = (None, "L1 on sparse X forms a dense d x d Hessian: "
-                                       "refused above 2,000 features")
     sk = ["liblinear", "saga"] if l1 else ["lbfgs", "newton-cg", "newton-cholesky",
                                            "liblinear", "saga"]
     for s in sk:

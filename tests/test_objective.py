@@ -215,3 +215,41 @@ def test_a_pass_at_the_last_point_is_not_repeated(layout, n_out):
     w[0] += 1e-12
     obj.loss_grad(w, b)
     assert len(passes) == 2
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_l1_newton_model_weights_and_step_match_numpy(dtype, weighted):
+    # sparse X with L1: the model is a CoordinateModel over (w[cols], b); its Hessian
+    # weights h = s p (1 - p) (kept from the last pass at that point, else a pass of
+    # their own) and its step solve NumPy's formed model
+    X, y, sw = problem(1, dtype, weighted, seed=4, n=500, d=8)
+    rows = SparseRows(sp.csr_matrix(X), y, np.empty(0, dtype) if sw is None else sw, 1)
+    obj = LogisticObjective(rows, True, 0.3, 0.7)
+    assert not obj.forms_hessian and build("dense", X, y, sw, 1, 0.3).forms_hessian
+    rng = np.random.default_rng(1)
+    w, b = (rng.standard_normal(8) * 0.5).astype(dtype), 0.2
+    w[[2, 5]] = 0.0
+    s = np.ones(500) if sw is None else sw.astype(np.float64)
+    p = 1 / (1 + np.exp(-(X.astype(np.float64) @ w + b)))
+    h_ref = s * p * (1 - p)
+    cols = np.array([0, 1, 2, 4, 6, 7])
+    rows.columns()
+    obj.loss_grad(w, np.array([b]))          # the pass whose h the model reuses
+    kept = obj.quadratic_model(w, b, np.r_[np.full(6, 0.7), 0.0], cols)
+    fresh = obj.quadratic_model(w, b, np.r_[np.full(6, 0.7), 0.0], cols)  # own pass
+    np.testing.assert_array_equal(kept.h, fresh.h)
+    np.testing.assert_allclose(kept.h, h_ref, rtol=1e-12 if dtype == np.float64 else 1e-5)
+    _, gw, gb, _ = obj.loss_grad(w, np.array([b]))
+    g = np.r_[gw[cols] + 0.3 * w[cols], gb]
+    theta = np.r_[w[cols], b].astype(np.float64)
+    l1 = np.r_[np.full(6, 0.7), 0.0]
+    fresh.INNER_FORCING = 0.0
+    delta = fresh.step(g, theta)
+    A = np.column_stack([X[:, cols].astype(np.float64), np.ones(500)])
+    H = A.T @ (fresh.h.astype(np.float64)[:, None] * A) + np.diag(np.r_[np.full(6, 0.3), 0])
+    grad = g + H @ delta
+    u = theta + delta
+    sub = np.where(u != 0, grad + l1 * np.sign(u),
+                   np.sign(grad) * np.maximum(np.abs(grad) - l1, 0.0))
+    assert np.abs(sub).max() < 1e-8 * max(1.0, np.abs(g).max())

@@ -319,7 +319,7 @@ def test_stop_reason_line_search_at_machine_precision():
     assert set(reasons) <= {"line_search", "max_iter"}  # tol=0: gradient never <= 0
 
 
-def test_auto_picks_newton_for_binary_l1_up_to_2000_features_and_no_more_than_rows():
+def test_auto_picks_newton_for_binary_l1_up_to_2000_dense_features_no_more_than_rows():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 301))
     y = (X[:, 0] + rng.standard_normal(300) > 0).astype(int)
@@ -331,9 +331,14 @@ def test_auto_picks_newton_for_binary_l1_up_to_2000_features_and_no_more_than_ro
     # the 2,000-feature limit, from the policy itself (a fit that wide is slow here)
     shape = {"n_out": 1, "n_classes": 2, "n_samples": 10_000, "C": 1.0, "l1_ratio": 1.0,
              "learning_rate": "auto"}
-    for sparse in (False, True):
-        assert check_solver("auto", n_features=2000, sparse=sparse, **shape) == "newton"
-        assert check_solver("auto", n_features=2001, sparse=sparse, **shape) == "gd"
+    assert check_solver("auto", n_features=2000, **shape) == "newton"
+    assert check_solver("auto", n_features=2001, **shape) == "gd"
+    # sparse X: the L1 Newton step forms no Hessian (coordinate descent), any width
+    for d in (2001, 10**6):
+        assert check_solver("auto", n_features=d, sparse=True, **shape) == "newton"
+        assert check_solver("newton", n_features=d, sparse=True, **shape) == "newton"
+    assert check_solver("auto", n_features=10**6, sparse=True,
+                        **{**shape, "n_out": 3, "n_classes": 3}) == "gd"
 
 
 def test_auto_picks_newton_for_small_binary_l2_problems_on_dense_x():

@@ -481,3 +481,158 @@ def test_a_wide_gradient_is_added_up_on_threads_bit_identically():
     z = X @ w + 0.5
     np.testing.assert_allclose(grads[1], X.T @ (expit(z) - y), rtol=1e-12, atol=1e-15)
     assert loss == pytest.approx(objective(X.toarray(), y, w, 0.5), rel=1e-12)
+
+
+# ------------------------------------------------------- coordinate descent (CSC)
+def _model_subgradient(A, h, g, theta, l1, a2, delta):
+    """NumPy: the smallest subgradient (max-norm) of the proximal Newton model
+    g.delta + delta.H.delta/2 + sum l1 |theta + delta|, H = A.T diag(h) A + a2 on
+    the coefficients (the last column of A the intercept's ones, unpenalised)."""
+    H = A.T @ (h[:, None] * A)
+    H[np.arange(A.shape[1] - 1), np.arange(A.shape[1] - 1)] += a2
+    grad = g + H @ delta
+    u = theta + delta
+    sub = np.where(u != 0, grad + l1 * np.sign(u),
+                   np.sign(grad) * np.maximum(np.abs(grad) - l1, 0.0))
+    return np.abs(sub).max()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("density", [0.0, 0.05, 0.5])
+def test_csc_coordinate_descent_solves_the_proximal_newton_model(dtype, index_dtype,
+                                                                   density):
+    X = make_csr(n=300, d=40, density=density, seed=11, dtype=dtype)[3]
+    Xc = sp.csc_matrix(X.astype(dtype))
+    rng = np.random.default_rng(3)
+    cols = np.array(sorted(rng.choice(40, 25, replace=False)))
+    h = rng.uniform(0.0, 0.25, 300).astype(dtype)
+    m = cols.size + 1
+    g = rng.standard_normal(m) * 5
+    theta = np.where(rng.random(m) < 0.5, 0.0, rng.standard_normal(m))
+    theta[-1] = 0.3                              # the intercept
+    l1 = np.full(m, 2.0)
+    l1[-1] = 0.0
+    delta = np.empty(m)
+    sweeps, viol = _kernel.csc_cd_step(
+        Xc.data, Xc.indices.astype(index_dtype), Xc.indptr.astype(index_dtype), cols, h,
+        g, theta, l1, 0.5, True, delta, 10_000, 1e-11)
+    A = np.column_stack([X[:, cols].astype(dtype).astype(np.float64), np.ones(300)])
+    # optimal to the requested tolerance, by NumPy's own Hessian
+    assert viol <= 1e-11 and sweeps < 10_000
+    assert _model_subgradient(A, h.astype(np.float64), g, theta, l1, 0.5, delta) < 1e-8
+    # L1 zeros are exact zeros of theta + delta; a zero start gives zero at g = 0
+    assert np.any(theta[:-1] + delta[:-1] == 0.0)
+    zero = np.empty(m)
+    _kernel.csc_cd_step(Xc.data, Xc.indices, Xc.indptr, cols, h, np.zeros(m),
+                        np.zeros(m), l1, 0.5, True, zero, 100, 0.0)
+    assert not zero.any()
+
+
+def test_csc_coordinate_descent_matches_the_dense_models_coordinate_descent():
+    # the same algorithm on the formed (unscaled) Hessian: kernel.cd_quadratic
+    rng = np.random.default_rng(5)
+    X = sp.random(200, 30, density=0.2, random_state=5, format="csc")
+    h = rng.uniform(0.01, 0.25, 200)
+    cols = np.arange(30)
+    g, theta = rng.standard_normal(30) * 3, np.zeros(30)
+    l1 = np.full(30, 1.0)
+    A = X.toarray()
+    H = A.T @ (h[:, None] * A) + 0.1 * np.eye(30)
+    dense = np.zeros(30)
+    _kernel.cd_quadratic(H, g, theta, l1, dense, 10_000, 1e-14)
+    delta = np.empty(30)
+    _kernel.csc_cd_step(X.data, X.indices, X.indptr, cols, h, g, theta, l1, 0.1, False,
+                        delta, 10_000, 1e-12)
+    np.testing.assert_allclose(delta, dense, rtol=1e-9, atol=1e-11)
+
+
+def test_csc_coordinate_descent_stops_at_the_tolerance_or_the_sweep_cap():
+    X = sp.random(500, 50, density=0.3, random_state=1, format="csc")
+    rng = np.random.default_rng(1)
+    h, g = rng.uniform(0.1, 0.25, 500), rng.standard_normal(50) * 10
+    args = (X.data, X.indices, X.indptr, np.arange(50), h, g, np.zeros(50),
+            np.full(50, 0.5), 0.0, False)
+    delta = np.empty(50)
+    sweeps, viol = _kernel.csc_cd_step(*args, delta, 3, 0.0)
+    assert sweeps == 3 and viol > 0
+    loose, viol_loose = _kernel.csc_cd_step(*args, delta, 1000, 0.5 * viol)
+    tight, viol_tight = _kernel.csc_cd_step(*args, delta, 1000, 1e-10)
+    assert 3 < loose < tight < 1000 and viol_loose <= 0.5 * viol and viol_tight <= 1e-10
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: {**a, "cols": np.array([0, 40])}, "cols must lie in"),
+    (lambda a: {**a, "cols": np.array([-1])}, "cols must lie in"),
+    (lambda a: {**a, "indices": np.where(a["indices"] == a["indices"].max(), 10**6,
+                                         a["indices"])}, "row indices must lie in"),
+    (lambda a: {**a, "indptr": a["indptr"][::-1].copy()}, "indptr must be non-decreasing"),
+    (lambda a: {**a, "h": a["h"].astype(np.float32)}, "dtype of the CSR data"),
+    (lambda a: {**a, "g": a["g"][:-1]}, "g must have len"),
+    (lambda a: {**a, "max_sweeps": 0}, "max_sweeps must be"),
+])
+def test_csc_coordinate_descent_refuses_malformed_input(change, message):
+    X = sp.random(60, 40, density=0.3, random_state=2, format="csc")
+    k = 5
+    args = {"data": X.data, "indices": X.indices, "indptr": X.indptr,
+            "cols": np.arange(k), "h": np.full(60, 0.2), "g": np.ones(k + 1),
+            "theta": np.zeros(k + 1), "l1": np.ones(k + 1), "alpha_l2": 0.0,
+            "fit_b": True, "delta": np.empty(k + 1), "max_sweeps": 10, "tol": 0.0}
+    bad = change(args)
+    if bad["cols"].size != k:   # keep the vectors' lengths consistent with cols
+        m = bad["cols"].size + 1
+        bad = {**bad, "g": np.ones(m), "theta": np.zeros(m), "l1": np.ones(m),
+               "delta": np.empty(m)}
+    with pytest.raises(ValueError, match=message):
+        _kernel.csc_cd_step(*bad.values())
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fit_b", [True, False])
+def test_csc_multinomial_coordinate_descent_solves_the_coupled_newton_model(weighted,
+                                                                           fit_b):
+    # against NumPy's own (K m, K m) softmax Hessian: sum_i s_i a_i a_i.T (x)
+    # (diag(p_i) - p_i p_i.T), every class with its own working set
+    rng = np.random.default_rng(8)
+    n, d, K = 250, 12, 4
+    X = sp.random(n, d, density=0.4, random_state=8, format="csc")
+    Z = rng.standard_normal((n, K))
+    P = np.exp(Z - Z.max(1, keepdims=True))
+    P /= P.sum(1, keepdims=True)
+    s = rng.uniform(0.3, 2.0, n) if weighted else np.ones(n)
+    cols = [np.array(sorted(rng.choice(d, c, replace=False))) for c in (12, 7, 0, 5)]
+    m = d + 1
+    G, theta = rng.standard_normal((K, m)) * 20, rng.standard_normal((K, m))
+    theta[rng.random((K, m)) < 0.4] = 0.0
+    # the softmax ignores one shift of every intercept: a model gradient has no part
+    # along it (sum_k (p_k - y_k) = 0), else the unpenalised model is unbounded
+    G[:, d] -= G[:, d].mean()
+    l1 = np.full((K, m), 3.0)
+    l1[:, d] = 0.0
+    a2 = 0.2
+    sel = [np.append(c, d) if fit_b else c for c in cols]
+    flat = np.concatenate([k * m + c for k, c in enumerate(sel)]).astype(int)
+    step = np.empty(flat.size)
+    sweeps, viol = _kernel.csc_cd_multinomial_step(
+        X.data, X.indices, X.indptr, np.concatenate(cols), np.cumsum([0, 12, 7, 0, 5]),
+        P.T, s if weighted else np.empty(0), G.ravel()[flat], theta.ravel()[flat],
+        l1.ravel()[flat], a2, fit_b, step, 100_000, 1e-11)
+    assert viol <= 1e-11 and sweeps < 100_000
+    A = np.column_stack([X.toarray(), np.ones(n)])               # (n, m)
+    H = np.zeros((K * m, K * m))
+    for i in range(n):
+        H += s[i] * np.kron(np.diag(P[i]) - np.outer(P[i], P[i]), np.outer(A[i], A[i]))
+    pen = np.tile(np.r_[np.full(d, a2), 0.0], K)
+    H += np.diag(pen)
+    Hs = H[np.ix_(flat, flat)]
+    g, th, c1 = G.ravel()[flat], theta.ravel()[flat], l1.ravel()[flat]
+    grad = g + Hs @ step
+    u = th + step
+    sub = np.where(u != 0, grad + c1 * np.sign(u),
+                   np.sign(grad) * np.maximum(np.abs(grad) - c1, 0.0))
+    assert np.abs(sub).max() < 1e-8 * np.abs(g).max()
+    with pytest.raises(ValueError, match="offsets must rise"):
+        _kernel.csc_cd_multinomial_step(
+            X.data, X.indices, X.indptr, np.concatenate(cols), [0, 12, 7, 19, 24], P.T,
+            np.empty(0), G.ravel()[flat], theta.ravel()[flat], l1.ravel()[flat], a2,
+            fit_b, step, 10, 0.0)

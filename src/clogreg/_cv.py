@@ -509,7 +509,8 @@ class _PathFits:
         solver = _solvers.check_solver(
             est.solver, C=C, l1_ratio=self.l1_ratio, learning_rate=est.learning_rate,
             n_out=self.n_out, n_classes=self.n_classes, n_features=objective.n_features,
-            n_samples=objective.n_samples, sparse=isinstance(X, SparseRows))
+            n_samples=objective.n_samples, sparse=isinstance(X, SparseRows),
+            multinomial_newton=True)
         l1_prev = objective.alpha_l1 if self._fitted else None  # the warm start's
         objective.alpha_l2, objective.alpha_l1 = penalty_strengths(C, self.l1_ratio)
         if solver != "gd" and not self._scale_checked:  # as LogisticRegression.fit

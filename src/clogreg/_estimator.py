@@ -69,7 +69,9 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
           for several steps (chord steps). Binary problems only; a fresh Hessian
           costs O(n d^2), for moderate n_features. On sparse X with L2 or no penalty
           it runs as trust-region Newton-CG (LIBLINEAR's TRON: Hessian-vector
-          products, one pass each, no d x d Hessian).
+          products, one pass each, no d x d Hessian); with L1 its coordinate descent
+          reads the columns of X (a CSC copy) and forms no Hessian (newGLMNET), for
+          any n_features.
         - ``"auto"``: ``"lbfgs"`` for L2 or no penalty (in benchmarks/
           bench_solvers.py the fastest to a 1e-8 objective gap on well-conditioned
           data, and robust to badly scaled features), except binary problems on
@@ -78,8 +80,9 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
           for binary problems with at most
           ``clogreg._solvers.NEWTON_L1_MAX_FEATURES`` (2,000) features and no more
           features than rows (or at most 200), else ``"gd"``;
-          on sparse X, binary, L2 or none: ``"newton"`` (Newton-CG). The choice is
-          stored in ``solver_``.
+          on sparse X, binary: ``"newton"`` (Newton-CG for L2 or none, coordinate
+          descent without a Hessian for L1, any width). The choice is stored in
+          ``solver_``.
     learning_rate : "auto" or float > 0, default="auto"
         ``"gd"``: the step applied to the gradient of the summed objective; ``"auto"``
         uses ``1/L`` for the gradient's Lipschitz constant ``L`` (exact largest
@@ -289,7 +292,8 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
                 self.solver, C=self.C, l1_ratio=self.l1_ratio,
                 learning_rate=self.learning_rate, n_out=data.n_out,
                 n_classes=data.classes.size, n_features=data.X.shape[1],
-                n_samples=data.X.shape[0], sparse=issparse(data.X))
+                n_samples=data.X.shape[0], sparse=issparse(data.X),
+                multinomial_newton=True)
             objective = self._objective(data)
             if solver != "gd":  # gd's step-size bound makes the same check
                 objective.check_scale()  # one pass; lbfgs and newton reuse its sums

@@ -39,7 +39,8 @@ what it uses (repeated cimports are allowed), so that cython-lint can read it al
 
 Public functions: ``loss_grad`` (binary.pxi), ``multinomial_loss_grad``
 (multinomial.pxi), ``column_stats`` (reductions.pxi), ``newton_pass`` and
-``cd_quadratic`` (newton.pxi), ``gd_fit`` and ``sgd_fit`` (epochs.pxi),
+``cd_quadratic`` (newton.pxi), ``csc_cd_step`` (sparse_cd.pxi: the same coordinate
+descent on a CSC matrix, without the Hessian), ``gd_fit`` and ``sgd_fit`` (epochs.pxi),
 ``cpu_supports_avx2_fma`` (cpu.pxi), ``CHUNK_ROWS`` and ``Status``.
 """
 cdef extern from "simd.h":
@@ -111,3 +112,4 @@ include "_kernel/cpu.pxi"          # cpu_supports_avx2_fma
 include "_kernel/sparse.pxi"       # CSR: fixed row blocks, checks, binary pass, Hessian-vector
 include "_kernel/sparse_multinomial.pxi"  # CSR: the softmax pass
 include "_kernel/sparse_stats.pxi" # CSR: column statistics, repeated entries
+include "_kernel/sparse_cd.pxi"    # CSC: coordinate descent for the L1 Newton step

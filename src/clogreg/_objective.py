@@ -107,6 +107,13 @@ class LogisticObjective:
         """Percent of rows classified correctly, from a pass's ``n_correct``."""
         return 100.0 * correct / self.n_samples
 
+    @property
+    def forms_hessian(self):
+        """Whether `quadratic_model` forms the (d + 1, d + 1) Hessian. Not with an L1
+        part on rows that give their columns (sparse X): there the model is a
+        `CoordinateModel`, which never forms it (newGLMNET)."""
+        return not (self.alpha_l1 > 0 and getattr(self.rows, "is_sparse", False))
+
     def quadratic_model(self, w, b, l1, cols=None):
         """The Newton model at (w, b) of the binary objective: one Hessian pass.
 
@@ -114,13 +121,31 @@ class LogisticObjective:
         ``l1`` holds the L1 strength of each coordinate of theta. With ``cols``
         (sorted column indices, ``w`` zero outside them), the model over
         ``(w[cols], b)`` only, ``l1`` then holding those coordinates' strengths.
+        Where `forms_hessian` is False, a `CoordinateModel` with the same ``step``:
+        one pass for the Hessian weights, the Hessian itself never formed.
         """
         w = np.asarray(w, dtype=self.dtype)
+        if not self.forms_hessian:
+            h = self.rows.hessian_weights(w, float(b))
+            if cols is None:
+                cols = np.arange(self.n_features)
+            return CoordinateModel(self.rows.columns(), h, cols, l1, self.alpha_l2,
+                                   self.fit_intercept, self.rows.kernel)
         H, H_wb, h_sum = self.rows.hessian(w, float(b), cols)
         if not (np.isfinite(H).all() and np.isfinite(H_wb).all()):
             raise self.scale_error("the Hessian's sums of squares")
         return QuadraticModel(H, H_wb, h_sum, self.alpha_l2, self.fit_intercept, l1,
                               self.rows.kernel)
+
+    def multinomial_model(self, W, b, l1):
+        """The multinomial model's proximal Newton model at (W (K, d), b (K,)): a
+        `MultinomialCoordinateModel` (the whole softmax Hessian, never formed) with
+        ``l1`` (K, d + 1) the L1 strength of each coordinate (intercepts last, 0).
+        One product for the probabilities."""
+        return MultinomialCoordinateModel(
+            self.rows.columns(), self.rows.class_probabilities(W, b),
+            self.rows.sample_weight, l1, self.alpha_l2, self.fit_intercept,
+            self.rows.kernel)
 
     # ---------------------------------------------------- scale and step bounds
     def check_scale(self):
@@ -319,3 +344,116 @@ class QuadraticModel:
         delta = np.zeros_like(g)
         self._kernel.cd_quadratic(self.A, s * g, theta / s, s * self.l1, delta, 1000, 1e-12)
         return s * delta
+
+
+class CoordinateModel:
+    """The L1 proximal Newton model of the binary objective without its Hessian
+    (newGLMNET, Yuan, Ho and Lin 2012): for rows that give their columns (sparse X).
+
+    ``step`` runs the kernel's coordinate descent (``csc_cd_step``) over the columns
+    ``cols`` (and the intercept), reading each column's stored entries once a sweep
+    and keeping ``[X, 1] @ delta``: memory O(n), never O(d^2). The model is solved
+    inexactly: the sweeps stop once every coordinate's smallest subgradient of the
+    model is at most ``INNER_FORCING`` times that of the objective at the current
+    point (or after ``MAX_SWEEPS``), so that early steps cost few sweeps and the
+    last ones are accurate; the Newton solver's line search accepts or damps the step
+    as for the formed model.
+
+    Parameters
+    ----------
+    columns : (data, indices, indptr)
+        X in CSC form (`clogreg._rows_sparse.SparseRows.columns`).
+    h : ndarray (n,)
+        Hessian weights ``s p (1 - p)`` at the current point, in X's dtype.
+    cols : ndarray of int
+        The working set's columns (sorted); the model is over ``(w[cols], b)``.
+    l1 : ndarray
+        The L1 strength of each of those coordinates (0 for the intercept).
+    """
+
+    INNER_FORCING = 0.1
+    MAX_SWEEPS = 100
+
+    def __init__(self, columns, h, cols, l1, alpha_l2, fit_b, kernel):
+        self.columns, self.h = columns, h
+        self.cols = np.ascontiguousarray(cols, dtype=np.intp)
+        self.l1 = np.ascontiguousarray(l1, dtype=np.float64)
+        self.alpha_l2, self.fit_b, self._kernel = alpha_l2, fit_b, kernel
+        self.sweeps = 0  # made by the last `step`
+
+    def step(self, g, theta):
+        """Approximate minimiser of g.delta + delta.H.delta/2 + sum l1 |theta + delta|."""
+        g = np.ascontiguousarray(g, dtype=np.float64)
+        theta = np.ascontiguousarray(theta, dtype=np.float64)
+        l1 = self.l1
+        sub = np.where(theta != 0, g + l1 * np.sign(theta),
+                       np.sign(g) * np.maximum(np.abs(g) - l1, 0.0))
+        tol = self.INNER_FORCING * float(np.abs(sub).max(initial=0.0))
+        delta = np.empty_like(g)
+        self.sweeps, _ = self._kernel.csc_cd_step(
+            *self.columns, self.cols, self.h, g, theta, l1, self.alpha_l2, self.fit_b,
+            delta, self.MAX_SWEEPS, tol)
+        return delta
+
+
+def penalty_centre(W, a1, a2):
+    """The vector c (d,) minimising the penalty of ``W - c`` (every row, a class,
+    shifted by c), column by column: ``sum_k a1 |w_k - c| + a2 / 2 (w_k - c)^2``, a
+    convex piecewise quadratic in c (the mean for L2, a median for L1). The data term
+    of the multinomial model does not change under this shift (it adds ``x . c`` to
+    every class's score), so the shifted W is at least as good (glmnet centres its
+    multinomial coefficients in the same way). Exact: the minimum lies at a class's
+    coefficient or at the stationary point of a piece between two of them."""
+    K = W.shape[0]
+    srt = np.sort(W, axis=0)                        # (K, d)
+    cands = [srt]
+    if a2 > 0:
+        total = W.sum(axis=0)
+        for m in range(K + 1):  # m coefficients below c, K - m above
+            c = (a2 * total - a1 * (2 * m - K)) / (a2 * K)
+            lo = srt[m - 1] if m > 0 else -np.inf
+            hi = srt[m] if m < K else np.inf
+            cands.append(np.clip(c, lo, hi)[None, :])
+    cands = np.concatenate(cands)                   # (n_cands, d)
+    diff = W[None, :, :] - cands[:, None, :]        # (n_cands, K, d)
+    value = (a1 * np.abs(diff) + 0.5 * a2 * diff * diff).sum(axis=1)
+    best = cands[value.argmin(axis=0), np.arange(W.shape[1])]
+    # only a strict decrease moves W (ties and rounding keep it as it is)
+    keep = value.min(axis=0) >= (a1 * np.abs(W) + 0.5 * a2 * W * W).sum(axis=0)
+    best[keep] = 0.0
+    return best
+
+
+class MultinomialCoordinateModel:
+    """The proximal Newton model of the multinomial objective, its classes coupled,
+    without its (K d, K d) Hessian: the kernel's ``csc_cd_multinomial_step`` over each
+    class's working set (as `CoordinateModel`: X's columns read once a sweep, the same
+    inexact stopping rule). ``step(G, theta, cols)``: G and theta (K, d + 1), the
+    intercepts last; ``cols[k]``, class k's columns; returns delta (K, d + 1)."""
+
+    INNER_FORCING = CoordinateModel.INNER_FORCING
+    MAX_SWEEPS = CoordinateModel.MAX_SWEEPS
+
+    def __init__(self, columns, P, sample_weight, l1, alpha_l2, fit_b, kernel):
+        self.columns, self.P, self.sample_weight = columns, P, sample_weight
+        self.l1, self.alpha_l2, self.fit_b, self._kernel = l1, alpha_l2, fit_b, kernel
+        self.sweeps = 0
+
+    def step(self, G, theta, cols):
+        K, m = G.shape
+        d = m - 1
+        sel = [np.append(c, d) if self.fit_b else np.asarray(c) for c in cols]
+        flat = np.concatenate([k * m + s for k, s in enumerate(sel)])
+        g, th, l1 = G.ravel()[flat], theta.ravel()[flat], self.l1.ravel()[flat]
+        sub = np.where(th != 0, g + l1 * np.sign(th),
+                       np.sign(g) * np.maximum(np.abs(g) - l1, 0.0))
+        tol = self.INNER_FORCING * float(np.abs(sub).max(initial=0.0))
+        offsets = np.concatenate([[0], np.cumsum([len(c) for c in cols])])
+        step = np.empty(flat.size)
+        self.sweeps, _ = self._kernel.csc_cd_multinomial_step(
+            *self.columns, np.concatenate(cols).astype(np.intp), offsets, self.P,
+            self.sample_weight, g, th, l1, self.alpha_l2, self.fit_b, step,
+            self.MAX_SWEEPS, tol)
+        delta = np.zeros(K * m)
+        delta[flat] = step
+        return delta.reshape(K, m)

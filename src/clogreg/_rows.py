@@ -23,6 +23,7 @@ and, optionally, whole epoch loops run inside the kernel (``gd_epochs``,
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from . import _dispatch
 
@@ -84,6 +85,35 @@ class RowsBase:
         self.weighted = sample_weight.size > 0  # (optional: error messages only)
         self._grad = np.empty(n_out * self.n_features, dtype=X.dtype)
         self._grad_b = np.empty(n_out, dtype=np.float64)
+        self._columns = None  # X as CSC, made by `columns` on first use
+
+    #: Whether X is a scipy.sparse matrix (the binary L1 Newton step then forms no
+    #: Hessian: `clogreg._objective.LogisticObjective.forms_hessian`).
+    is_sparse = False
+
+    def columns(self):
+        """X in CSC form: ``(data, indices, indptr)`` (indices and indptr of one integer
+        dtype), for the coordinate descent of the Newton steps that form no Hessian
+        (`clogreg._objective.CoordinateModel`). Made on first use (one copy of the
+        stored entries, as LIBLINEAR makes for its L1 solvers: for dense X every value,
+        12 bytes each in float64) and kept for the fit's later steps."""
+        if self._columns is None:
+            Xc = sp.csc_matrix(self.X)
+            index = np.promote_types(Xc.indices.dtype, Xc.indptr.dtype)
+            self._columns = (Xc.data, Xc.indices.astype(index, copy=False),
+                             Xc.indptr.astype(index, copy=False))
+        return self._columns
+
+    def class_probabilities(self, W, b):
+        """``P[k, i]``, the multinomial model's probability of class k for row i, at
+        (W (K, d), b (K,)): (K, n) float64. One product ``X @ W.T`` (BLAS, or SciPy's
+        for sparse X) and a softmax in NumPy; O(n K) memory."""
+        Z = np.asarray(self.X @ np.asarray(W, self.dtype).T, dtype=np.float64)
+        Z += np.asarray(b, np.float64)
+        Z -= Z.max(axis=1, keepdims=True)
+        np.exp(Z, out=Z)
+        Z /= Z.sum(axis=1, keepdims=True)
+        return np.ascontiguousarray(Z.T)
 
 
 class DenseRows(RowsBase):

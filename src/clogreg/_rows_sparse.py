@@ -30,9 +30,12 @@ class SparseRows(RowsBase):
         As for `clogreg._rows.DenseRows`.
     """
 
+    is_sparse = True
+
     def __init__(self, X, y, sample_weight, n_out, n_threads=1, kernel=None):
         super().__init__(X, y, sample_weight, n_out, n_threads, kernel)
         self._csr = (X.data, X.indices, X.indptr, self.n_features)
+        self._kept_h = None   # (w, b, h) of the last full pass, once `columns` is made
 
     # ------------------------------------------------------------------ passes
     def loss_grad(self, w, b, h_out=None, rows=None):
@@ -48,9 +51,15 @@ class SparseRows(RowsBase):
         else:
             Xb, y, sw = rows
             csr = (Xb.data, Xb.indices, Xb.indptr, self.n_features)
+        keep = h_out is None and rows is None and self._columns is not None and \
+            self.n_out == 1
+        if keep:  # an L1 Newton fit: keep h for `hessian_weights` at this point
+            h_out = np.empty(self.n_samples, self.dtype)
         if self.n_out == 1:
             loss, gb, correct = k.csr_loss_grad(*csr, y, sw, w, float(b[0]), self._grad,
                                                 self.n_threads, h_out)
+            if keep:
+                self._kept_h = (w.copy(), float(b[0]), h_out)
             self._grad_b[0] = gb
         else:
             loss, correct = k.csr_multinomial_loss_grad(
@@ -66,6 +75,19 @@ class SparseRows(RowsBase):
         out_b = self.kernel.csr_hessp(*self._csr, h, np.ascontiguousarray(v, self.dtype),
                                       float(v_b), out, self.n_threads)
         return out.astype(np.float64), out_b
+
+    def hessian_weights(self, w, b):
+        """``h = s p (1 - p)`` (X's dtype, (n,)) at (w, b) of the binary model: one
+        pass (`loss_grad`'s ``h_out``), none where the last pass was at (w, b) after
+        `columns` was made (the L1 Newton step: every pass then keeps its h, so the
+        line search's last pass gives the next step's weights)."""
+        w = np.ascontiguousarray(w, self.dtype)
+        kept, self._kept_h = self._kept_h, None
+        if kept is not None and kept[1] == b and np.array_equal(kept[0], w):
+            return kept[2]  # from the last pass, at this very point (a line search's)
+        h = np.empty(self.n_samples, self.dtype)
+        self.loss_grad(w, np.array([b]), h_out=h)
+        return h
 
     def hessian_diagonal(self, h):
         """``sum_i h_i x_ij^2`` (float64, (d,)): the diagonal of the data term's

@@ -11,11 +11,13 @@ subgradient), the quantity compared with ``tol``.
 
 Modules: `_result` (SolverResult, StopReason), `_policy` (``"auto"`` and what each
 solver supports), `_gd`, `_sgd`, `_lbfgs`, `_newton`, `_tron` (trust-region
-Newton-CG: "newton" on sparse X with L2 or no penalty).
+Newton-CG: "newton" on sparse X with L2 or no penalty), `_newton_multinomial`
+("newton" for the multinomial model: block-diagonal proximal Newton).
 """
 from ._gd import gradient_descent
 from ._lbfgs import lbfgs
 from ._newton import REUSE_FACTOR, REUSE_MIN_FLOPS, newton
+from ._newton_multinomial import multinomial_newton
 from ._policy import AUTO_NEWTON_MAX_FEATURES, NEWTON_L1_MAX_FEATURES, SOLVERS, check_solver
 from ._result import History, SolverResult, StopReason, check_result
 from ._sgd import SGDState, sgd
@@ -24,7 +26,8 @@ from ._tron import tron
 __all__ = ["AUTO_NEWTON_MAX_FEATURES", "NEWTON_L1_MAX_FEATURES", "REUSE_FACTOR",
            "REUSE_MIN_FLOPS", "SOLVERS", "History", "SGDState", "SolverResult", "StopReason",
            "check_result", "check_solver",
-           "gradient_descent", "lbfgs", "newton", "sgd", "solve", "tron", "uses_tron"]
+           "gradient_descent", "lbfgs", "multinomial_newton", "newton", "sgd", "solve",
+           "tron", "uses_tron"]
 
 
 def uses_tron(objective):
@@ -54,6 +57,9 @@ def solve(objective, solver, coef, intercept, *, max_iter, tol, learning_rate="a
         return sgd(objective, coef, intercept, state=sgd_state,
                    learning_rate=learning_rate, lr_schedule=lr_schedule,
                    batch_size=batch_size, max_iter=max_iter, tol=tol, progress=progress)
+    if solver == "newton" and objective.n_out > 1:
+        return multinomial_newton(objective, coef, intercept, max_iter=max_iter, tol=tol,
+                                  progress=progress)
     if solver == "newton" and uses_tron(objective):
         return tron(objective, coef, intercept, max_iter=max_iter, tol=tol,
                     progress=progress)

@@ -71,7 +71,9 @@ def _newton(objective, coef, intercept, *, max_iter, tol, progress=None, l1_prev
 
     # A chord step saves a Hessian pass but converges only linearly: worth it where
     # the Hessian (n d^2 / 2 multiply-adds) costs much more than a gradient pass
-    reuse_pays = objective.n_samples * d * (d + 1) / 2 >= REUSE_MIN_FLOPS
+    # (a model without a formed Hessian, sparse X with L1, saves only one pass: never)
+    reuse_pays = objective.forms_hessian and \
+        objective.n_samples * d * (d + 1) / 2 >= REUSE_MIN_FLOPS
     f, g, correct = evaluate(theta)
     hist, reason, n_iter, model, reuse = History(progress), StopReason.MAX_ITER, 0, None, \
         False

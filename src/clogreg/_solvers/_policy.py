@@ -18,31 +18,34 @@ AUTO_NEWTON_MAX_FEATURES = 200
 AUTO_NEWTON_MAX_VALUES = 30_000
 
 
-#: With an L1 part, "auto" uses proximal Newton for binary problems with up to this
-#: many features (and no more features than rows, or at most AUTO_NEWTON_MAX_FEATURES),
-#: gradient descent above. Its Hessian is formed for a working set of columns only
-#: (`clogreg._solvers._newton`); on 20,000 x 300 to 20,000 x 2,000 problems "gd"
-#: stopped at max_iter=100 far from the optimum (up to 1.9x its objective) where
-#: Newton converged in 4-6 iterations. On sparse X "newton" with an L1 part forms a
-#: dense Hessian of the working set: up to this many features only (without L1 it runs
-#: as trust-region Newton-CG, for any d).
+#: With an L1 part on dense X, "auto" uses proximal Newton for binary problems with up
+#: to this many features (and no more features than rows, or at most
+#: AUTO_NEWTON_MAX_FEATURES), gradient descent above. Its Hessian is formed for a
+#: working set of columns only (`clogreg._solvers._newton`); on 20,000 x 300 to
+#: 20,000 x 2,000 problems "gd" stopped at max_iter=100 far from the optimum (up to
+#: 1.9x its objective) where Newton converged in 4-6 iterations. On sparse X the L1
+#: Newton step forms no Hessian (coordinate descent over the columns, newGLMNET:
+#: `clogreg._objective.CoordinateModel`), so "auto" takes it for any binary problem.
 NEWTON_L1_MAX_FEATURES = 2000
 
 
 def check_solver(solver, *, C, l1_ratio, learning_rate, n_out, n_classes, n_features,
-                 n_samples, sparse=False):
+                 n_samples, sparse=False, multinomial_newton=False):
     """Resolve ``"auto"`` and refuse what the chosen solver cannot do.
 
     ``"auto"``: ``"lbfgs"`` for L2 or no penalty (binary problems of at most
     AUTO_NEWTON_MAX_VALUES values on dense X, and any binary problem on sparse X:
     ``"newton"``, which runs on sparse X as trust-region Newton-CG); with an L1 part,
-    ``"newton"`` for binary problems with at most NEWTON_L1_MAX_FEATURES features (and
-    at most as many features as rows, or at most AUTO_NEWTON_MAX_FEATURES), else
-    ``"gd"``.
-    ``"newton"`` forming a dense d x d Hessian (dense X, or sparse X with L1) is
-    refused on wide problems with more than AUTO_NEWTON_MAX_FEATURES features and more
-    features than rows: the Hessian costs O(d^3) a step there and is singular without
-    a penalty.
+    ``"newton"`` for binary problems on sparse X (coordinate descent, no Hessian) and
+    on dense X with at most NEWTON_L1_MAX_FEATURES features (and at most as many
+    features as rows, or at most AUTO_NEWTON_MAX_FEATURES), else ``"gd"``.
+    ``"newton"`` forming a dense d x d Hessian (dense X) is refused on wide problems
+    with more than AUTO_NEWTON_MAX_FEATURES features and more features than rows: the
+    Hessian costs O(d^3) a step there and is singular without a penalty.
+    ``multinomial_newton``: whether the rows give their columns to the multinomial
+    proximal Newton (`clogreg._solvers.multinomial_newton`; the in-memory layouts do,
+    Dask does not); then ``"newton"`` takes multinomial problems, and ``"auto"`` picks
+    it for multinomial ones with an L1 part.
     """
     has_l1 = l1_ratio > 0 and not np.isinf(C)
     if solver == "auto":
@@ -50,8 +53,9 @@ def check_solver(solver, *, C, l1_ratio, learning_rate, n_out, n_classes, n_feat
             small = n_samples * n_features <= AUTO_NEWTON_MAX_VALUES and \
                 n_features <= AUTO_NEWTON_MAX_FEATURES
             solver = "newton" if n_out == 1 and (sparse or small) else "lbfgs"
-        elif n_out == 1 and n_features <= NEWTON_L1_MAX_FEATURES and \
-                n_features <= max(n_samples, AUTO_NEWTON_MAX_FEATURES):
+        elif (n_out == 1 and (sparse or n_features <= NEWTON_L1_MAX_FEATURES and
+                              n_features <= max(n_samples, AUTO_NEWTON_MAX_FEATURES))) \
+                or (n_out > 1 and multinomial_newton):
             solver = "newton"
         else:
             solver = "gd"
@@ -60,17 +64,12 @@ def check_solver(solver, *, C, l1_ratio, learning_rate, n_out, n_classes, n_feat
             f"solver='lbfgs' supports only L2 or no penalty, got l1_ratio={l1_ratio}; "
             f"use solver='newton' (binary) or solver='gd', which handle L1 and "
             f"elastic-net")
-    if solver == "newton" and n_out > 1:
+    if solver == "newton" and n_out > 1 and not multinomial_newton:
         raise ValueError(
-            f"Only binary classification is supported by solver='newton', got "
+            f"Only binary classification is supported by solver='newton' here, got "
             f"{n_classes} classes; use solver='lbfgs' or solver='gd'")
-    if solver == "newton" and sparse and has_l1 and n_features > NEWTON_L1_MAX_FEATURES:
-        raise ValueError(
-            f"solver='newton' with an L1 penalty forms a dense n_features x n_features "
-            f"Hessian; on sparse X with {n_features} > {NEWTON_L1_MAX_FEATURES} "
-            f"features use solver='gd' (or l1_ratio=0: Newton-CG)")
-    dense_hessian = not sparse or has_l1  # sparse L2 runs Newton-CG: no d x d matrix
-    if solver == "newton" and dense_hessian and \
+    # on sparse X "newton" forms no d x d matrix (Newton-CG; coordinate descent for L1)
+    if solver == "newton" and not sparse and n_out == 1 and \
             n_features > max(n_samples, AUTO_NEWTON_MAX_FEATURES):
         raise ValueError(
             f"solver='newton' forms a {n_features} x {n_features} Hessian, costly and "
