@@ -460,3 +460,13 @@ def test_clogreg_dask_without_dask_says_what_to_install(monkeypatch):
     with pytest.raises(ImportError, match=r"clogreg.dask needs Dask: install the extra with "
                                           r"pip install \"clogreg\[dask\]\""):
         importlib.import_module("clogreg.dask")
+
+
+def test_newton_on_dask_stays_binary():
+    # the multinomial "newton" reads X's columns (a CSC copy), which Dask blocks do
+    # not give: refused before any pass, with the solvers that do run
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((90, 3))
+    with pytest.raises(ValueError, match="Only binary classification is supported by "
+                                         "solver='newton' here, got 3 classes"):
+        DaskLR(solver="newton").fit(X, np.arange(90) % 3)

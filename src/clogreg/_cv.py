@@ -468,11 +468,6 @@ class LogisticRegressionCV(LogisticPredictMixin, BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coef_")
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = self.solver != "newton"  # binary Newton only
-        return tags
-
 
 class _PathFits:
     """The fits of one path: ``LogisticRegression.fit`` of ``estimator`` on all rows

@@ -424,6 +424,6 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # binary only: Newton and Firth
-        tags.classifier_tags.multi_class = self.solver != "newton" and not self.firth
+        tags.classifier_tags.multi_class = not self.firth
         tags.input_tags.sparse = True
         return tags
