@@ -75,20 +75,11 @@ def _newton(objective, coef, intercept, *, max_iter, tol, progress=None, l1_prev
     reuse_pays = objective.forms_hessian and \
         objective.n_samples * d * (d + 1) / 2 >= REUSE_MIN_FLOPS
     f, g, correct = evaluate(theta)
-    hist, reason, n_iter, model, reuse = History(progress), StopReason.MAX_ITER, 0, None, \
-        False
+    hist, n_iter, model, reuse = History(progress), 0, None, False
     model_free = None
     gnorm = _min_norm_subgradient(g, theta, l1) * scale if g is not None else np.inf
-    while True:
-        hist.append((f, objective.accuracy(correct), gnorm))
-        if g is None:
-            reason = StopReason.NONFINITE
-            break
-        if gnorm <= tol:
-            reason = StopReason.CONVERGED
-            break
-        if n_iter == max_iter:
-            break
+    while (reason := record_and_check(hist, f, objective.accuracy(correct), gnorm,
+                                      g is not None, tol, n_iter, max_iter)) is None:
         free = None
         if has_l1:  # strong rule: first step of a path only
             # (on a grid coarser than a factor 2 the rule's threshold is <= 0 and
@@ -157,6 +148,20 @@ REUSE_MIN_FLOPS = 1e7
 #: Above this share of the columns in the working set, proximal Newton forms the
 #: whole Hessian (one contiguous kernel pass) rather than gathering the set's columns.
 WORKING_SET_MAX_SHARE = 0.95
+
+
+def record_and_check(hist, f, accuracy, gnorm, finite, tol, n_iter, max_iter):
+    """Append the history entry of the point entering iteration ``n_iter``; return
+    why a Newton solver stops there (non-finite gradient, converged, max_iter), or
+    None to go on."""
+    hist.append((f, accuracy, gnorm))
+    if not finite:
+        return StopReason.NONFINITE
+    if gnorm <= tol:
+        return StopReason.CONVERGED
+    if n_iter == max_iter:
+        return StopReason.MAX_ITER
+    return None
 
 
 def _working_set(theta, g, threshold, d):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._objective import penalty_centre
-from ._newton import _EPS, _min_norm_subgradient
+from ._newton import _EPS, _min_norm_subgradient, record_and_check
 from ._result import History, SolverResult, StopReason
 
 
@@ -55,17 +55,9 @@ def _multinomial_newton(objective, coef, intercept, *, max_iter, tol, progress):
 
     f, G, correct = evaluate(W, b)
     gnorm = optimality(G, W, b) if G is not None else np.inf
-    hist, reason, n_iter = History(progress), StopReason.MAX_ITER, 0
-    while True:
-        hist.append((f, objective.accuracy(correct), gnorm))
-        if G is None:
-            reason = StopReason.NONFINITE
-            break
-        if gnorm <= tol:
-            reason = StopReason.CONVERGED
-            break
-        if n_iter == max_iter:
-            break
+    hist, n_iter = History(progress), 0
+    while (reason := record_and_check(hist, f, objective.accuracy(correct), gnorm,
+                                      G is not None, tol, n_iter, max_iter)) is None:
         cols = [np.flatnonzero((W[k] != 0) | (np.abs(G[k, :d]) >= l1[k, :d]))
                 if a1 > 0 else np.arange(d) for k in range(K)]
         delta = objective.multinomial_model(W, b, l1).step(
