@@ -362,7 +362,7 @@ class CoordinateModel:
     Parameters
     ----------
     columns : (data, indices, indptr)
-        X in CSC form (`clogreg._rows_sparse.SparseRows.columns`).
+        X in CSC form (`clogreg._rows.RowsBase.columns`).
     h : ndarray (n,)
         Hessian weights ``s p (1 - p)`` at the current point, in X's dtype.
     cols : ndarray of int
@@ -386,14 +386,23 @@ class CoordinateModel:
         g = np.ascontiguousarray(g, dtype=np.float64)
         theta = np.ascontiguousarray(theta, dtype=np.float64)
         l1 = self.l1
-        sub = np.where(theta != 0, g + l1 * np.sign(theta),
-                       np.sign(g) * np.maximum(np.abs(g) - l1, 0.0))
-        tol = self.INNER_FORCING * float(np.abs(sub).max(initial=0.0))
+        tol = self.INNER_FORCING * min_norm_subgradient(g, theta, l1)
         delta = np.empty_like(g)
         self.sweeps, _ = self._kernel.csc_cd_step(
             *self.columns, self.cols, self.h, g, theta, l1, self.alpha_l2, self.fit_b,
             delta, self.MAX_SWEEPS, tol)
         return delta
+
+
+def min_norm_subgradient(g, theta, l1):
+    """Max-norm of the smallest element of the subdifferential of smooth + L1 at
+    theta (gradient g of the smooth part, L1 strengths l1 per coordinate): the
+    optimality measure of the Newton solvers and of their inner coordinate descent."""
+    if not l1.any():
+        return float(np.abs(g).max()) if g.size else 0.0
+    sub = np.where(theta != 0, g + l1 * np.sign(theta),
+                   np.sign(g) * np.maximum(np.abs(g) - l1, 0.0))
+    return float(np.abs(sub).max()) if sub.size else 0.0
 
 
 def penalty_centre(W, a1, a2):
@@ -445,9 +454,7 @@ class MultinomialCoordinateModel:
         sel = [np.append(c, d) if self.fit_b else np.asarray(c) for c in cols]
         flat = np.concatenate([k * m + s for k, s in enumerate(sel)])
         g, th, l1 = G.ravel()[flat], theta.ravel()[flat], self.l1.ravel()[flat]
-        sub = np.where(th != 0, g + l1 * np.sign(th),
-                       np.sign(g) * np.maximum(np.abs(g) - l1, 0.0))
-        tol = self.INNER_FORCING * float(np.abs(sub).max(initial=0.0))
+        tol = self.INNER_FORCING * min_norm_subgradient(g, th, l1)
         offsets = np.concatenate([[0], np.cumsum([len(c) for c in cols])])
         step = np.empty(flat.size)
         self.sweeps, _ = self._kernel.csc_cd_multinomial_step(

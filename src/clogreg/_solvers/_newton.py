@@ -1,6 +1,7 @@
 """Newton / IRLS for the binary model; proximal Newton (coordinate descent) for L1."""
 import numpy as np
 
+from .._objective import min_norm_subgradient as _min_norm_subgradient
 from ._result import History, SolverResult, StopReason
 
 _EPS = np.finfo(float).eps
@@ -173,13 +174,4 @@ def _working_set(theta, g, threshold, d):
     threshold 0, is always in."""
     free = np.flatnonzero((theta != 0) | (np.abs(g) >= threshold))
     return None if free.size > WORKING_SET_MAX_SHARE * d + (theta.size - d) else free
-
-
-def _min_norm_subgradient(g, theta, l1):
-    """Max-norm of the smallest element of the subdifferential of smooth + L1."""
-    if not l1.any():
-        return float(np.abs(g).max()) if g.size else 0.0
-    sub = np.where(theta != 0, g + l1 * np.sign(theta),
-                   np.sign(g) * np.maximum(np.abs(g) - l1, 0.0))
-    return float(np.abs(sub).max()) if sub.size else 0.0
 

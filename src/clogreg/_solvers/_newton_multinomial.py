@@ -1,8 +1,8 @@
 """Proximal Newton for the multinomial model, on the diagonal blocks of its Hessian."""
 import numpy as np
 
-from .._objective import penalty_centre
-from ._newton import _EPS, _min_norm_subgradient, record_and_check
+from .._objective import min_norm_subgradient, penalty_centre
+from ._newton import _EPS, record_and_check
 from ._result import History, SolverResult, StopReason
 
 
@@ -50,7 +50,7 @@ def _multinomial_newton(objective, coef, intercept, *, max_iter, tol, progress):
         return f_, G_, correct
 
     def optimality(G_, W_, b_):
-        return _min_norm_subgradient(G_.ravel(), np.hstack([W_, b_[:, None]]).ravel(),
+        return min_norm_subgradient(G_.ravel(), np.hstack([W_, b_[:, None]]).ravel(),
                                      l1.ravel()) * scale
 
     f, G, correct = evaluate(W, b)
