@@ -253,3 +253,79 @@ def test_sparse_l1_newton_model_weights_and_step_match_numpy(dtype, weighted):
     sub = np.where(u != 0, grad + l1 * np.sign(u),
                    np.sign(grad) * np.maximum(np.abs(grad) - l1, 0.0))
     assert np.abs(sub).max() < 1e-8 * max(1.0, np.abs(g).max())
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multinomial_hessian_over_a_working_set_is_the_numpy_matrix(layout, dtype,
+                                                                   weighted, monkeypatch):
+    """``multinomial_hessian(P, sel)``: the submatrix, over each class's coordinates
+    ``sel[k]`` (columns of [X, 1]), of sum_i s_i kron(diag(p_i) - p_i p_i.T,
+    x_i x_i.T), from NumPy's softmax in float64; gathered in many small tiles here."""
+    from scipy.special import softmax
+
+    from clogreg import _rows
+    monkeypatch.setattr(_rows, "HESSIAN_GATHER_ELEMS", 40)
+    K, n, d = 3, 503, 7
+    X, y, sw = problem(K, dtype, weighted, n=n, d=d)
+    rows = build(layout, X, y, sw, K, 0.0).rows
+    rng = np.random.default_rng(1)
+    W, b = 0.3 * rng.standard_normal((K, d)), np.array([0.1, -0.2, 0.3])
+    sel = [np.array([0, 2, d]), np.array([1, 2, 3, 4, 6]), np.array([d])]  # d: intercept
+    H = rows.multinomial_hessian(rows.class_probabilities(W.astype(dtype), b), sel)
+    Xa = np.hstack([X.astype(np.float64), np.ones((n, 1))])
+    P = softmax(Xa @ np.hstack([W.astype(dtype).astype(np.float64), b[:, None]]).T, axis=1)
+    s = np.ones(n) if sw is None else sw.astype(np.float64)
+    M = np.einsum("ik,kl->ikl", P, np.eye(K)) - P[:, :, None] * P[:, None, :]
+    full = np.einsum("i,ikl,ij,ih->kjlh", s, M, Xa, Xa).reshape(K * (d + 1), K * (d + 1))
+    flat = np.concatenate([k * (d + 1) + c for k, c in enumerate(sel)])
+    ref = full[np.ix_(flat, flat)]
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(H, ref, rtol=0, atol=tol * np.abs(ref).max())
+
+
+def test_l1_model_step_solves_the_model_where_coordinate_descent_crawls():
+    """A singular A (two collinear columns) with L1: coordinate descent cut to 10
+    sweeps misses the inner tolerance, ADMM takes over and meets it (optimality from
+    NumPy's A); run to a tight tolerance, ADMM reaches the model's minimum, as SciPy's
+    L-BFGS-B on the split form u = a - c, a, c >= 0 finds it."""
+    from scipy.optimize import minimize
+
+    from clogreg import _dispatch
+    from clogreg._objective import (
+        INNER_FORCING,
+        QuadraticModel,
+        admm_l1,
+        min_norm_subgradient,
+    )
+    rng = np.random.default_rng(1)
+    B = rng.standard_normal((200, 6))
+    B = np.hstack([B, B[:, :2] @ rng.standard_normal((2, 2)) + B[:, 2:4]])  # rank 6 of 8
+    A = B.T @ B / 200
+    g = A @ rng.standard_normal(8)                       # in A's range: bounded model
+    theta, l1 = 0.5 * rng.standard_normal(8), np.full(8, 0.3)
+    model = QuadraticModel(np.tril(A), l1, _dispatch.kernel, cd_sweeps=10)
+    delta = model.step(g, theta)
+    assert model.admm_iterations > 0
+    assert min_norm_subgradient(g + A @ delta, theta + delta, l1) <= \
+        INNER_FORCING * min_norm_subgradient(g, theta, l1)
+
+    def value(u):                                        # the model at u = theta + delta
+        e = u - theta
+        return g @ e + 0.5 * e @ A @ e + l1 @ np.abs(u)
+
+    def split(ac):
+        a, c = ac[:8], ac[8:]
+        e = a - c - theta
+        grad = g + A @ e
+        return g @ e + 0.5 * e @ A @ e + l1 @ (a + c), np.concatenate([grad + l1, -grad + l1])
+
+    start = np.concatenate([np.maximum(theta, 0), np.maximum(-theta, 0)])
+    res = minimize(split, start, jac=True, method="L-BFGS-B", bounds=[(0, None)] * 16,
+                   options={"ftol": 1e-16, "gtol": 1e-12, "maxiter": 10_000})
+    best = res.x[:8] - res.x[8:]
+    u, iterations = admm_l1(A, g, theta, l1, theta.copy(), lambda u_: min_norm_subgradient(
+        g + A @ (u_ - theta), u_, l1) <= 1e-10, max_iter=100_000)
+    assert iterations < 100_000
+    assert value(u) <= value(best) + 1e-9 * (1 + abs(value(best)))

@@ -603,3 +603,33 @@ def test_multinomial_newton_converges_in_few_steps_with_centred_classes():
         ref = SkLogisticRegression(C=0.1, tol=1e-12, max_iter=10_000).fit(X, y)
     assert sklearn_objective(ours, X, y) <= sklearn_objective(ref, X, y) * (1 + 1e-10)
     np.testing.assert_allclose(ours.coef_.sum(axis=0), 0.0, atol=1e-8)
+
+
+def test_multinomial_l1_newton_forms_the_hessian_where_coordinate_descent_crawls(
+        monkeypatch):
+    # make_classification's two redundant columns are sums of informative ones: the
+    # model's Hessian then has flat valleys along which coordinate descent crawls
+    # (its sweep cap reached); the steps after that form the Hessian over the working
+    # set (ADMM where its coordinate descent crawls too) and reach saga's optimum
+    from clogreg import _objective
+    X, y = make_classification(n_samples=2000, n_features=20, n_informative=10,
+                               n_classes=5, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    formed = []
+    step = _objective.MultinomialQuadraticModel.step
+    monkeypatch.setattr(_objective.MultinomialQuadraticModel, "step",
+                        lambda self, *a: formed.append(1) or step(self, *a))
+    ours = LogisticRegression(solver="newton", C=1.0, l1_ratio=1.0, tol=1e-8,
+                              max_iter=30).fit(X, y)
+    assert ours.stop_reason_ == "converged" and formed
+    with _quiet():
+        ref = SkLogisticRegression(C=1.0, l1_ratio=1.0, solver="saga", tol=1e-12,
+                                   max_iter=20_000).fit(X, y)
+    assert sklearn_objective(ours, X, y) <= sklearn_objective(ref, X, y) * (1 + 1e-10)
+    # without forming (as on sparse X) the same optimum, in more steps
+    monkeypatch.setattr(_objective, "MULTINOMIAL_FORM_MAX", 0)
+    coordinate = LogisticRegression(solver="newton", C=1.0, l1_ratio=1.0, tol=1e-8,
+                                    max_iter=100).fit(X, y)
+    assert coordinate.stop_reason_ == "converged"
+    assert coordinate.n_iter_[0] > ours.n_iter_[0]
+    assert sklearn_objective(coordinate, X, y) <= sklearn_objective(ref, X, y) * (1 + 1e-10)

@@ -66,12 +66,16 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
         - ``"newton"``: Newton / IRLS with the Hessian accumulated in one
           cache-blocked pass; with L1, a proximal Newton step solved by coordinate
           descent (glmnet / newGLMNET). Near the optimum a costly Hessian is reused
-          for several steps (chord steps). Binary problems only; a fresh Hessian
-          costs O(n d^2), for moderate n_features. On sparse X with L2 or no penalty
-          it runs as trust-region Newton-CG (LIBLINEAR's TRON: Hessian-vector
-          products, one pass each, no d x d Hessian); with L1 its coordinate descent
-          reads the columns of X (a CSC copy) and forms no Hessian (newGLMNET), for
-          any n_features.
+          for several steps (chord steps). A fresh binary Hessian costs O(n d^2),
+          for moderate n_features. On sparse X with L2 or no penalty it runs as
+          trust-region Newton-CG (LIBLINEAR's TRON: Hessian-vector products, one
+          pass each, no d x d Hessian); with L1 its coordinate descent reads the
+          columns of X (a CSC copy) and forms no Hessian (newGLMNET), for any
+          n_features. Multinomial problems: proximal Newton on the whole softmax
+          Hessian, by coordinate descent over X's columns (a CSC copy); on dense X,
+          once that crawls (collinear columns), the Hessian over the working set is
+          formed (up to 1,000 coefficients) and the step solved by Cholesky, or by
+          coordinate descent and ADMM with L1.
         - ``"auto"``: ``"lbfgs"`` for L2 or no penalty (in benchmarks/
           bench_solvers.py the fastest to a 1e-8 objective gap on well-conditioned
           data, and robust to badly scaled features), except binary problems on
@@ -79,10 +83,10 @@ class LogisticRegression(InferenceMixin, FitTransactionMixin, LogisticPredictMix
           (30,000) values, where ``"newton"`` is faster; with an L1 part, ``"newton"``
           for binary problems with at most
           ``clogreg._solvers.NEWTON_L1_MAX_FEATURES`` (2,000) features and no more
-          features than rows (or at most 200), else ``"gd"``;
-          on sparse X, binary: ``"newton"`` (Newton-CG for L2 or none, coordinate
-          descent without a Hessian for L1, any width). The choice is stored in
-          ``solver_``.
+          features than rows (or at most 200), else ``"gd"``, and for every
+          multinomial problem; on sparse X, binary: ``"newton"`` (Newton-CG for L2
+          or none, coordinate descent without a Hessian for L1, any width). The
+          choice is stored in ``solver_``.
     learning_rate : "auto" or float > 0, default="auto"
         ``"gd"``: the step applied to the gradient of the summed objective; ``"auto"``
         uses ``1/L`` for the gradient's Lipschitz constant ``L`` (exact largest

@@ -23,6 +23,7 @@ and, optionally, whole epoch loops run inside the kernel (``gd_epochs``,
 from typing import NamedTuple
 
 import numpy as np
+import scipy.linalg.blas
 import scipy.sparse as sp
 
 from . import _dispatch
@@ -114,6 +115,52 @@ class RowsBase:
         np.exp(Z, out=Z)
         Z /= Z.sum(axis=1, keepdims=True)
         return np.ascontiguousarray(Z.T)
+
+    def multinomial_hessian(self, P, sel):
+        """The multinomial model's Hessian over a working set, formed: (p, p) float64.
+
+        ``P`` (K, n): the class probabilities (`class_probabilities`); ``sel[k]``: class
+        k's coordinates, column indices of ``[X, 1]`` (index d: its intercept). The
+        coordinates are ordered class by class, ``sel[0]`` first; the entry of
+        coordinates (k, j) and (l, j') is ``sum_i s_i x_ij x_ij' p_ik (delta_kl -
+        p_il)`` (no penalty). Formed in tiles of about ``HESSIAN_GATHER_ELEMS`` values
+        of the gathered columns: per tile, each class's diagonal block
+        ``Z_k.T diag(s p_k) Z_k`` (BLAS gemm) minus ``V.T V`` for ``V = [sqrt(s) p_k Z_k]_k``
+        (BLAS syrk), ``Z_k`` the tile's columns ``sel[k]``. O(n p^2) multiply-adds,
+        O(p^2 + tile) memory; the rows of a sparse X are densified tile by tile.
+        """
+        n, d = self.n_samples, self.n_features
+        sizes = [len(s) for s in sel]
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        p = int(starts[-1])
+        union = np.unique(np.concatenate([np.asarray(s, np.intp) for s in sel]))
+        feat = union[union < d]                       # the X columns any class needs
+        pos = [np.searchsorted(union, np.asarray(s, np.intp)) for s in sel]
+        H = np.zeros((p, p), order="F")               # syrk fills its upper triangle
+        s_all = self.sample_weight
+        tile = max(1, HESSIAN_GATHER_ELEMS // max(union.size, 1))
+        for i0 in range(0, n, tile):
+            i1 = min(n, i0 + tile)
+            Xt = self.X[i0:i1][:, feat]
+            Xt = Xt.toarray() if sp.issparse(Xt) else Xt
+            Z = np.empty((i1 - i0, union.size))
+            Z[:, :feat.size] = Xt
+            Z[:, feat.size:] = 1.0                    # the intercepts' column, if any
+            s = np.asarray(s_all[i0:i1], np.float64) if s_all.size else None
+            V = np.empty((i1 - i0, p))
+            for k in range(len(sel)):
+                Zk = Z[:, pos[k]]
+                sp_k = P[k, i0:i1] if s is None else s * P[k, i0:i1]
+                blk = slice(starts[k], starts[k + 1])
+                H[blk, blk] += (Zk * sp_k[:, None]).T @ Zk
+                V[:, blk] = Zk * (P[k, i0:i1] if s is None
+                                  else np.sqrt(s) * P[k, i0:i1])[:, None]
+            # V is C-ordered (t, p): V.T is Fortran (p, t), and syrk forms V.T V
+            H = scipy.linalg.blas.dsyrk(-1.0, V.T, beta=1.0, c=H, trans=0, lower=0,
+                                        overwrite_c=1)
+        iu = np.triu_indices(p, 1)
+        H[iu[1], iu[0]] = H[iu]                       # syrk left the lower part
+        return H
 
 
 class DenseRows(RowsBase):

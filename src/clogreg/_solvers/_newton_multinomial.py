@@ -1,4 +1,4 @@
-"""Proximal Newton for the multinomial model, on the diagonal blocks of its Hessian."""
+"""Proximal Newton for the multinomial model, on its whole (coupled) Hessian."""
 import numpy as np
 
 from .._objective import min_norm_subgradient, penalty_centre
@@ -7,19 +7,22 @@ from ._result import History, SolverResult, StopReason
 
 
 def multinomial_newton(objective, coef, intercept, *, max_iter, tol, progress=None):
-    """Proximal Newton for the multinomial model (any penalty), block by block.
+    """Proximal Newton for the multinomial model (any penalty), its classes coupled.
 
-    The softmax Hessian couples the classes; each step keeps only its K diagonal
-    blocks ``[X, 1].T diag(s p_k (1 - p_k)) [X, 1]`` (glmnet's approach to the
-    multinomial model, Friedman, Hastie and Tibshirani 2010), positive definite, so
-    the step is a descent direction, which the line search scales. Each class's step is the
-    coordinate descent of `clogreg._objective.CoordinateModel` (no Hessian formed;
-    X's columns read once a sweep) over that class's working set: its nonzero
-    coefficients and the violators of the optimality condition (as
-    `clogreg._solvers._newton`). All classes step from the same point; Armijo
-    backtracking on the full objective (each trial one pass, which also gives the
-    next gradient) scales the joint step. One pass for the blocks' weights an
-    iteration.
+    Each step minimises the proximal Newton model of the whole softmax Hessian (the
+    classes coupled through ``diag(p) - p p.T``) over a working set: each class's
+    nonzero coefficients and the violators of the optimality condition (as
+    `clogreg._solvers._newton`), plus the intercepts. The model is solved by
+    `clogreg._objective.MultinomialCoordinateModel` (coordinate descent reading X's
+    columns, no Hessian formed) until that crawls, that is stops at its sweep cap;
+    from then on, where the working set is small enough
+    (`LogisticObjective.can_form_multinomial`), by
+    `clogreg._objective.MultinomialQuadraticModel` (the Hessian over the working set
+    formed; Cholesky, or coordinate descent and ADMM with L1). Armijo backtracking on
+    the full objective (each trial one pass, which also gives the next gradient)
+    scales the step. After each step the one direction the data term ignores, a
+    vector added to every class, is set to the penalty's best
+    (`clogreg._objective.penalty_centre`), without a pass.
 
     Stops when the minimum-norm subgradient of the mean objective has max-norm <= tol.
     """
@@ -55,13 +58,17 @@ def _multinomial_newton(objective, coef, intercept, *, max_iter, tol, progress):
 
     f, G, correct = evaluate(W, b)
     gnorm = optimality(G, W, b) if G is not None else np.inf
-    hist, n_iter = History(progress), 0
+    hist, n_iter, formed = History(progress), 0, False
     while (reason := record_and_check(hist, f, objective.accuracy(correct), gnorm,
                                       G is not None, tol, n_iter, max_iter)) is None:
         cols = [np.flatnonzero((W[k] != 0) | (np.abs(G[k, :d]) >= l1[k, :d]))
                 if a1 > 0 else np.arange(d) for k in range(K)]
-        delta = objective.multinomial_model(W, b, l1).step(
-            G, np.hstack([W, b[:, None]]), cols)
+        n_coords = sum(c.size for c in cols) + (K if fit_b else 0)
+        model = objective.multinomial_model(W, b, l1, n_coords, formed)
+        delta = model.step(G, np.hstack([W, b[:, None]]), cols)
+        # once the coordinate model crawls (its sweep cap reached short of its
+        # tolerance), the steps that follow form the Hessian where they can
+        formed = formed or model.crawled
         # Armijo on F = smooth + L1 with the model decrease D = G.delta + L1 change
         theta = np.hstack([W, b[:, None]])
         D = float(np.sum(G * delta))
