@@ -1,29 +1,40 @@
 """Time to solution: each solver's time to reach a 1e-8 relative objective gap.
 
-    python -m benchmarks.bench_solvers [--problem well|narrow|ill|wide|cancer] [--rows N]
+    python -m benchmarks.bench_solvers [--problem well|narrow|ill|wide|cancer|digits|classes10]
+                                       [--rows N] [--C C] [--l1-ratio R]
 
 For one problem (default ``well``: 1,000,000 x 100, standard normal features, labels
-drawn from a logistic model, L2 with C = 1), the reference optimum ``f*`` is the
-lowest objective among clogreg's and scikit-learn's Newton solvers at tol 1e-12 and
-every run below. Every contender runs on a ladder of tolerances, loosest first, until
-a run's objective is ``f <= f* (1 + 1e-8)`` (objectives computed by one independent
-NumPy formula, outside the timing) or its time budget is spent; its "time to 1e-8"
-is the wall time of that first successful setting: the median of ``--repeat`` runs
-(more for fits of milliseconds, two for fits over 5 s).
+drawn from a logistic model) and penalty (default L2 with C = 1; ``--l1-ratio`` 1 for
+L1, between 0 and 1 for an elastic net), the reference optimum ``f*`` is the lowest
+objective among two tight reference fits and every run below. The reference fits:
+with L2, clogreg's and scikit-learn's Newton solvers at tol 1e-12; with an L1 part,
+clogreg's newton at tol 1e-12 and scikit-learn's saga at tol 1e-10. Every contender
+runs on a ladder of tolerances, loosest first, until a run's objective is
+``f <= f* (1 + 1e-8)`` (scikit-learn's summed objective, binary or multinomial,
+computed by one independent NumPy formula, outside the timing) or its time budget is
+spent; its "time to 1e-8" is the wall time of that first successful setting: the
+median of ``--repeat`` runs (more for fits of milliseconds, two for fits over 5 s).
 
-Contenders: clogreg's solvers and its default ``"auto"``; scikit-learn's; and, where
+Contenders: clogreg's solvers and its default ``"auto"`` (not lbfgs with an L1 part,
+which it refuses); scikit-learn's (L2: lbfgs, newton-cholesky, saga, and liblinear on
+binary problems; L1 or elastic net: saga, and liblinear on binary pure L1); and, where
 installed, what a user looking for speed would try: scikit-learn-intelex
-(``sklearnex``, oneDAL's lbfgs) and glum (its IRLS with coordinate
-descent, and its L-BFGS). Every library runs on one thread: threadpoolctl limits BLAS
-and OpenMP, and oneDAL is initialised with one thread (``daal4py.daalinit(1)``).
-Problems: ``well``; ``narrow`` (1,000,000 x 10); ``ill`` (200,000 x 200, correlated
-features with scales from 1e-3 to 1e3); ``wide`` (20,000 x 1,000: n = 20 d);
-``cancer`` (scikit-learn's breast-cancer data, standardised).
+(``sklearnex``, oneDAL's lbfgs; L2 only; it runs multinomial problems in oneDAL too,
+no fallback to scikit-learn's) and glum on binary problems (it has no multinomial
+family: its IRLS with coordinate descent, with any penalty, and its L-BFGS, L2 only).
+Every library runs on one thread: threadpoolctl limits BLAS and OpenMP, and oneDAL is
+initialised with one thread (``daal4py.daalinit(1)``).
+Binary problems: ``well``; ``narrow`` (1,000,000 x 10); ``ill`` (200,000 x 200,
+correlated features with scales from 1e-3 to 1e3); ``wide`` (20,000 x 1,000: n = 20 d);
+``cancer`` (scikit-learn's breast-cancer data, standardised). Multinomial (10 classes):
+``digits`` (scikit-learn's digits, 1,797 x 61 once its constant pixels are dropped,
+standardised); ``classes10`` (``make_classification``, 20,000 x 50, standardised).
 """
 import argparse
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer
+from scipy.special import logsumexp
+from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -44,12 +55,25 @@ except ImportError:
 
 GAP = 1e-8
 TOLS = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-10, 1e-12]
+# The multinomial problems and their number of classes; the others are binary.
+CLASSES = {"digits": 10, "classes10": 10}
 
 
 def make_problem(name, rows, seed=0):
+    """``(X, y)``, y the integers 0..K-1 (what `objective` expects)."""
     rng = np.random.default_rng(seed)
     if name == "cancer":
         X, y = load_breast_cancer(return_X_y=True)
+        return StandardScaler().fit_transform(X), y
+    if name == "digits":  # 64 pixels, 3 of them 0 in every image: dropped
+        X, y = load_digits(return_X_y=True)
+        return StandardScaler().fit_transform(X[:, np.ptp(X, axis=0) > 0]), y
+    if name == "classes10":
+        # make_classification's default n_redundant=2 kept on purpose: those columns are
+        # exact linear combinations of the informative ones, collinear columns such as
+        # one-hot data with every category has (only the penalty makes the optimum unique)
+        X, y = make_classification(rows or 20_000, 50, n_informative=25,
+                                   n_classes=CLASSES[name], random_state=seed)
         return StandardScaler().fit_transform(X), y
     d = {"well": 100, "ill": 200, "narrow": 10, "wide": 1_000}[name]
     n = rows or {"well": 1_000_000, "ill": 200_000, "narrow": 1_000_000,
@@ -64,46 +88,93 @@ def make_problem(name, rows, seed=0):
     return X, y
 
 
-def objective(X, y, coef, intercept, C):
-    z = X @ coef.ravel() + intercept[0]
-    return np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 / C * np.dot(coef.ravel(),
-                                                                    coef.ravel())
+def objective(X, y, coef, intercept, C, l1_ratio=0.0):
+    """scikit-learn's summed objective: the log-loss, binary (coef of shape (1, d) or,
+    glum's, (d,)) or multinomial (coef (K, d), y in 0..K-1), plus
+    ``(1 - l1_ratio) / (2 C) ||W||^2 + l1_ratio / C ||W||_1`` (never the intercept)."""
+    W = np.atleast_2d(coef)
+    z = X @ W.T + intercept
+    if W.shape[0] == 1:  # log(1 + e^z) - y z, stable
+        loss = np.sum(np.logaddexp(0.0, z[:, 0]) - y * z[:, 0])
+    else:  # log sum_k e^(z_k) - z_y, stable
+        loss = np.sum(logsumexp(z, axis=1) - z[np.arange(len(y)), y])
+    return loss + ((1 - l1_ratio) / (2 * C) * np.sum(W * W)
+                   + l1_ratio / C * np.sum(np.abs(W)))
 
 
 # Iteration caps keep one fit of a first-order method on an ill-conditioned problem
-# to about a minute here (gd: at most 1e11 multiply-adds of passes); a contender that
-# hits its cap is reported as not reaching the gap.
+# to about a minute here (gd: at most 1e11 multiply-adds of passes, saga: 3e10 of
+# epochs, as an epoch costs it more than a pass costs gd); a contender that hits its
+# cap is reported as not reaching the gap. Both caps grow as the problem shrinks, up to
+# the values here, so that on small problems they are fair peers of the rest (saga:
+# 300 epochs on 1,000,000 x 100, about 1,500 on 20,000 x 1,000, 5,000 on small ones).
 MAX_ITER = {"newton": 100, "lbfgs": 1_000, "gd": 20_000, "newton-cholesky": 100,
-            "liblinear": 1_000, "saga": 300, "auto": 1_000, "newton-cg": 100,
+            "liblinear": 1_000, "saga": 5_000, "auto": 1_000, "newton-cg": 100,
             "irls-cd": 100}
 
 
-def max_iter(solver, shape):
+def max_iter(solver, shape, n_classes=2):
+    # a multinomial pass costs about K binary ones
+    size = shape[0] * shape[1] * (n_classes if n_classes > 2 else 1)
     if solver == "gd":
-        return int(min(MAX_ITER["gd"], max(100, 1e11 / (shape[0] * shape[1]))))
+        return int(min(MAX_ITER["gd"], max(100, 1e11 / size)))
+    if solver == "saga":
+        return int(min(MAX_ITER["saga"], max(300, 3e10 / size)))
     return MAX_ITER[solver]
 
 
-def contenders(C, shape):
-    """{name: make(tol) -> unfitted estimator}; a name is "library solver"."""
+def contenders(C, shape, l1_ratio=0.0, n_classes=2):
+    """{name: make(tol) -> unfitted estimator}; a name is "library solver". Only the
+    solvers that take the penalty (``l1_ratio``) and the number of classes."""
+    l2, binary = l1_ratio == 0, n_classes == 2
     ours = {f"clogreg {s}": (lambda tol, s=s: LogisticRegression(
-        C=C, solver=s, tol=tol, max_iter=max_iter(s, shape)))
-        for s in ("auto", "newton", "lbfgs", "gd")}
+        C=C, l1_ratio=l1_ratio, solver=s, tol=tol, max_iter=max_iter(s, shape, n_classes)))
+        for s in ("auto", "newton", "lbfgs", "gd") if l2 or s != "lbfgs"}
+    # scikit-learn >= 1.8 spells the penalty by l1_ratio alone (penalty= is deprecated,
+    # a FutureWarning); liblinear has no multinomial loss and no elastic net
+    sk_solvers = (["lbfgs", "newton-cholesky"] + ["liblinear"] * binary + ["saga"] if l2
+                  else ["liblinear"] * (binary and l1_ratio == 1) + ["saga"])
     sk = {f"sklearn {s}": (lambda tol, s=s: SkLogisticRegression(
-        C=C, solver=s, tol=tol, max_iter=max_iter(s, shape))) for s in
-        ("lbfgs", "newton-cholesky", "liblinear", "saga")}
-    # sklearnex: lbfgs only; its newton-cg falls back to scikit-learn's on the CPU
-    # (SKLEARNEX_VERBOSE=INFO: "fallback to original Scikit-learn", sklearnex 2026.2)
-    ex = {} if ExLogisticRegression is None else {
+        C=C, l1_ratio=l1_ratio, solver=s, tol=tol, max_iter=max_iter(s, shape, n_classes)))
+        for s in sk_solvers}
+    # sklearnex: lbfgs only (L2); its newton-cg falls back to scikit-learn's on the CPU
+    # (SKLEARNEX_VERBOSE=INFO: "fallback to original Scikit-learn", sklearnex 2026.2);
+    # its lbfgs runs multinomial problems in oneDAL ("running accelerated version")
+    ex = {} if ExLogisticRegression is None or not l2 else {
         "sklearnex lbfgs": lambda tol: ExLogisticRegression(
-            C=C, solver="lbfgs", tol=tol, max_iter=max_iter("lbfgs", shape))}
-    # glum minimises the mean loss + alpha |w|^2 / 2: alpha = 1 / (C n) is C's objective
-    gl = {} if glum is None else {
+            C=C, solver="lbfgs", tol=tol, max_iter=max_iter("lbfgs", shape, n_classes))}
+    # glum minimises the mean loss + alpha (l1_ratio |w|_1 + (1 - l1_ratio) |w|^2 / 2):
+    # alpha = 1 / (C n) is C's objective. Binary only (no multinomial family); its
+    # lbfgs takes no L1 part
+    gl = {} if glum is None or not binary else {
         f"glum {s}": (lambda tol, s=s: glum.GeneralizedLinearRegressor(
-            family="binomial", alpha=1.0 / (C * shape[0]), l1_ratio=0.0, solver=s,
-            gradient_tol=tol, max_iter=max_iter(s, shape)))
-        for s in ("irls-cd", "lbfgs")}
+            family="binomial", alpha=1.0 / (C * shape[0]), l1_ratio=l1_ratio, solver=s,
+            gradient_tol=tol, max_iter=max_iter(s, shape, n_classes)))
+        for s in ("irls-cd", "lbfgs") if l2 or s != "lbfgs"}
     return {**ours, **sk, **ex, **gl}
+
+
+def penalty(l1_ratio):
+    """``L2``, ``L1`` or ``elastic net 0.5``."""
+    if l1_ratio in (0, 1):
+        return "L1" if l1_ratio else "L2"
+    return f"elastic net {l1_ratio:g}"
+
+
+def label(problem, l1_ratio):
+    """The problem and its penalty, e.g. ``digits L1`` (the plain name for L2): a key
+    of run_all's results and the start of a table's heading."""
+    return problem if l1_ratio == 0 else f"{problem} {penalty(l1_ratio)}"
+
+
+def heading(problem, shape, C=1.0, l1_ratio=0.0):
+    """A table's markdown heading: ``### classes10 L1 (C = 1): 20,000 x 50, 10
+    classes``; the binary L2 problems at C = 1 as before (``### well: 1,000,000 x 100``)."""
+    k = CLASSES.get(problem, 2)
+    if k == 2 and l1_ratio == 0 and C == 1:
+        return f"### {problem}: {shape[0]:,} x {shape[1]}"
+    return (f"### {label(problem, l1_ratio)} (C = {C:g}): {shape[0]:,} x {shape[1]}"
+            + (f", {k} classes" if k > 2 else ""))
 
 
 def one_thread():
@@ -114,31 +185,41 @@ def one_thread():
 
 
 def time_to_solution(problem, rows=None, C=1.0, repeat=3, budget=60.0, only=None,
-                     log=print):
+                     log=print, l1_ratio=0.0):
     """Run every contender's tolerance ladder on one problem and time the first
     setting that reaches the gap. Returns ``(shape, f_star, results)``; each result is
     ``(name, tol or None, times or None, gap)``."""
     X, y = make_problem(problem, rows)
-    log(f"problem {problem}: {X.shape[0]:,} x {X.shape[1]}, C = {C}")
+    n_classes = np.unique(y).size
+    log(f"problem {problem}: {X.shape[0]:,} x {X.shape[1]}, {n_classes} classes, "
+        f"{penalty(l1_ratio)}, C = {C}")
+
+    def make(name):
+        return contenders(C, X.shape, l1_ratio, n_classes)[name]
 
     def f_of(clf):
-        return objective(X, y, clf.coef_, np.atleast_1d(clf.intercept_), C)
+        return objective(X, y, clf.coef_, np.atleast_1d(clf.intercept_), C, l1_ratio)
 
     with one_thread():
-        # The reference: two Newton methods run to tol 1e-12 (quadratic convergence:
-        # both agree to the last digits), then the lowest objective anyone reaches.
-        f_ref = min(f_of(timed_fit(contenders(C, X.shape)[name], 1e-12, X, y)[1])
-                    for name in ("clogreg newton", "sklearn newton-cholesky"))
-        log(f"  reference objective (Newton, tol 1e-12): {f_ref:.12g}")
+        # The reference: two tight fits, then the lowest objective anyone reaches. L2:
+        # two Newton methods at tol 1e-12 (quadratic convergence: both agree to the
+        # last digits); with an L1 part scikit-learn has no Newton solver: saga, at tol
+        # 1e-10 (its tol bounds the change of the coefficients between epochs).
+        tight = ({"clogreg newton": 1e-12, "sklearn newton-cholesky": 1e-12}
+                 if l1_ratio == 0 else {"clogreg newton": 1e-12, "sklearn saga": 1e-10})
+        f_ref = min(f_of(timed_fit(make(name), tol, X, y)[1])
+                    for name, tol in tight.items())
+        log(f"  reference objective ({', '.join(f'{k} tol {v:g}' for k, v in tight.items())}"
+            f"): {f_ref:.12g}")
         runs = {}
-        for name, make in contenders(C, X.shape).items():
+        for name, make_at in contenders(C, X.shape, l1_ratio, n_classes).items():
             if only and name not in only:
                 continue
             spent, ladder = 0.0, []
             for tol in TOLS:  # loosest first, up to the first that reaches the gap
                 if spent > budget:
                     break
-                seconds, clf = timed_fit(make, tol, X, y)
+                seconds, clf = timed_fit(make_at, tol, X, y)
                 spent += seconds
                 ladder.append((tol, seconds, f_of(clf)))
                 log(f"  {name}, tol {tol:g}: {seconds:.3f} s, objective "
@@ -161,7 +242,7 @@ def time_to_solution(problem, rows=None, C=1.0, repeat=3, budget=60.0, only=None
             times = [hit[1]]
             target = 2 if hit[1] > 5.0 else repeat
             while len(times) < target or (sum(times) < 0.5 and len(times) < 200):
-                times.append(timed_fit(contenders(C, X.shape)[name], hit[0], X, y)[0])
+                times.append(timed_fit(make(name), hit[0], X, y)[0])
             log(f"  timed {name} at tol {hit[0]:g} ({len(times)} runs)")
             results.append((name, hit[0], np.array(times), hit[2] / f_star - 1))
     return X.shape, f_star, results
@@ -181,7 +262,7 @@ def fastest(results, which):
     return min(times) if times else (np.nan, None)
 
 
-def markdown(results, budget, shape):
+def markdown(results, budget, shape, n_classes=2):
     """The table of `time_to_solution`'s results, ratios to the fastest clogreg."""
     best_ours = fastest(results, lambda name: name.startswith("clogreg "))[0]
     lines = [("| contender | tol used | time to 1e-8 gap: median ms | min | max | runs | "
@@ -190,7 +271,7 @@ def markdown(results, budget, shape):
     for name, tol, t, gap in results:
         if t is None:
             lines.append(f"| {name} | - | not reached (budget {budget:.0f} s, max_iter "
-                         f"{max_iter(name.split()[1], shape):,}) | | | | | {gap:.1e} |")
+                         f"{max_iter(name.split()[1], shape, n_classes):,}) | | | | | {gap:.1e} |")
         else:
             ms = [_ms(np.median(t)), _ms(t.min()), _ms(t.max())]
             lines.append(f"| {name} | {tol:g} | {' | '.join(ms)} | {t.size} | "
@@ -201,19 +282,24 @@ def markdown(results, budget, shape):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--problem", default="well",
-                        choices=["well", "narrow", "ill", "wide", "cancer"])
+                        choices=["well", "narrow", "ill", "wide", "cancer", "digits",
+                                 "classes10"])
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--C", type=float, default=1.0)
+    parser.add_argument("--l1-ratio", type=float, default=0.0,
+                        help="share of the penalty that is L1 (0: L2, 1: L1)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--budget", type=float, default=60.0,
                         help="seconds per contender for its tolerance ladder")
     parser.add_argument("--only", nargs="*", help="names of contenders to run")
     args = parser.parse_args()
     shape, f_star, results = time_to_solution(args.problem, args.rows, args.C, args.repeat,
-                                          args.budget, args.only,
-                                          log=lambda m: print(m, flush=True))
+                                              args.budget, args.only,
+                                              log=lambda m: print(m, flush=True),
+                                              l1_ratio=args.l1_ratio)
     print(f"f* = {f_star:.12g}\n")
-    print("\n".join(markdown(results, args.budget, shape)))
+    print(heading(args.problem, shape, args.C, args.l1_ratio) + "\n")
+    print("\n".join(markdown(results, args.budget, shape, CLASSES.get(args.problem, 2))))
 
 
 if __name__ == "__main__":

@@ -17,14 +17,16 @@ row says otherwise. The problems:
    path switched off (scikit-learn's full ``validate_data``, as before the fast path);
 5. peak extra memory of a fit (tracemalloc), bytes per row;
 6. time to a 1e-8 relative objective gap, every clogreg solver and ``"auto"`` against
-   scikit-learn's, scikit-learn-intelex's and glum's (where installed), on the five
-   problems of ``benchmarks/bench_solvers.py`` (``--no-solvers`` skips it).
+   scikit-learn's, scikit-learn-intelex's and glum's (where installed), on the problems
+   of ``benchmarks/bench_solvers.py``: the five binary ones with L2, the two
+   multinomial (10-class) ones with L2 and with L1 (``--no-solvers`` skips it).
 
 It writes the tables, the machine and the targets of the performance issue to
 BENCHMARKS.md (keeping its "Sparse input" section, which
 ``benchmarks/bench_sparse_solvers.py --write`` writes), and the plot to
 benchmarks/epoch_vs_rows.png. About 13 minutes on 2 cores with ``--solver-budget 20``
-(more with the default 30 s), 1 without the solvers
+(more with the default 30 s) before the multinomial and L1 problems, which add several
+minutes (classes10 L1 alone: 3.6 minutes with 5 s budgets), 1 without the solvers
 (``--quick``: smaller problems, for a smoke test; ``--repeat``: turns).
 """
 import argparse
@@ -53,8 +55,11 @@ from ._common import (
     torch,
 )
 from .bench_memory import measure as measure_memory
+from .bench_solvers import CLASSES
 from .bench_solvers import _ms as solvers_ms
 from .bench_solvers import fastest
+from .bench_solvers import heading as solvers_heading
+from .bench_solvers import label as solvers_label
 from .bench_solvers import markdown as solvers_markdown
 from .bench_solvers import time_to_solution
 
@@ -243,19 +248,27 @@ def main():
                 "first) until its objective is within 1e-8 of the optimum (computed by "
                 "NumPy outside the timing) or its budget "
                 f"({budget:.0f} s) is spent; the time is that fit's (median of 3 or more "
-                "runs, 2 for fits over 5 s). L2, C = 1. Every library on one thread "
-                "(BLAS, OpenMP and oneDAL). See benchmarks/bench_solvers.py."),
+                "runs, 2 for fits over 5 s). The five binary problems (well to cancer): "
+                "L2, C = 1; the two multinomial (10-class) problems, digits and "
+                "classes10: L2 with C = 1, then L1 (C = 0.1 on digits, 1 on classes10). "
+                "Every library on one thread (BLAS, OpenMP and oneDAL). See "
+                "benchmarks/bench_solvers.py."),
                ""]
         quick_rows = {"well": 100_000, "narrow": 100_000, "ill": 20_000, "wide": 4_000,
-                      "cancer": None}
-        for problem in ("well", "narrow", "ill", "wide", "cancer"):
+                      "classes10": 4_000}
+        # (problem, l1_ratio, C). L1 on digits at C = 0.1: a sparser optimum, 151 of its
+        # 610 coefficients nonzero (240 at C = 1)
+        problems = [(p, 0.0, 1.0) for p in ("well", "narrow", "ill", "wide", "cancer")]
+        problems += [("digits", 0.0, 1.0), ("classes10", 0.0, 1.0), ("digits", 1.0, 0.1),
+                     ("classes10", 1.0, 1.0)]
+        for problem, l1_ratio, C in problems:
             shape, _, res = time_to_solution(
-                problem, quick_rows[problem] if args.quick else None, budget=budget,
-                log=lambda m: print(m, flush=True))
-            results["solvers", problem] = (shape, res)
-            md += [f"### {problem}: {shape[0]:,} x {shape[1]}", "",
-                   *solvers_markdown(res, budget, shape), ""]
-            print("\n".join(md[-len(res) - 3:]), flush=True)
+                problem, quick_rows.get(problem) if args.quick else None, C=C,
+                budget=budget, log=lambda m: print(m, flush=True), l1_ratio=l1_ratio)
+            results["solvers", solvers_label(problem, l1_ratio)] = (shape, res)
+            md += [solvers_heading(problem, shape, C, l1_ratio), "",
+                   *solvers_markdown(res, budget, shape, CLASSES.get(problem, 2)), ""]
+            print("\n".join(md[-len(res) - 5:]), flush=True)
 
     md += targets(results, big)
     md += kept_sections(Path(args.out))
@@ -325,10 +338,14 @@ def targets(results, big):
         ours, our_name = fastest(res, lambda name: name.startswith("clogreg "))
         auto = fastest(res, lambda name: name == "clogreg auto")[0]
         peer, peer_name = fastest(res, lambda name: not name.startswith("clogreg "))
+        if peer_name is None:  # e.g. saga, the only peer on multinomial L1, out of budget
+            peer, vs = np.inf, "no peer reached the gap"
+        else:
+            vs = f"{peer_name} {solvers_ms(peer)} ms"
         r = peer / ours
         lines.append(f"| time to 1e-8 gap, {where}: >= 3x faster than the fastest peer | "
-                     f"{our_name} {solvers_ms(ours)} ms vs {peer_name} {solvers_ms(peer)} "
-                     f"ms: {r:.2f}x | {'yes' if r >= 3 else 'no'} |")
+                     f"{our_name} {solvers_ms(ours)} ms vs {vs}: {r:.2f}x | "
+                     f"{'yes' if r >= 3 else 'no'} |")
         lines.append(f"| {where}: \"auto\" within 1.2x of clogreg's fastest | auto "
                      f"{solvers_ms(auto)} ms, {auto / ours:.2f}x {our_name} | "
                      f"{'yes' if auto <= 1.2 * ours else 'no'} |")
