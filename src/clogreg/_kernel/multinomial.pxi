@@ -24,7 +24,8 @@ cdef void _chunk_multinomial(
     Py_ssize_t c,
     floating[:, ::1] chunk_grad,  # OUT row c: (R.T @ X[rows]).ravel(), R = s * (P - Y)
     double[:, ::1] chunk_stats,   # OUT row c: [sum s*loss, n_correct, sum R[:, k] ...]
-    floating* Z,                  # WORK (tile * K,) the logits, then R, of a tile
+    floating* Z,                  # WORK (tile * (K + 5),) a tile's logits, then R;
+                                  #      per row: 5 values of the softmax
 ) noexcept nogil:
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = b.shape[0]
     cdef Py_ssize_t start = c * _CHUNK_ROWS
@@ -33,13 +34,19 @@ cdef void _chunk_multinomial(
     cdef bint weighted = sw.shape[0] > 0
     cdef floating* G = &chunk_grad[c, 0]
     cdef floating* zi
-    cdef floating m, total, zy, r, si, check
+    cdef floating* row_max = Z + tile * K     # the largest logit
+    cdef floating* row_arg = row_max + tile   # its class
+    cdef floating* row_bad = row_arg + tile   # 0, or NaN for an inf or NaN logit
+    cdef floating* row_zy = row_bad + tile    # the logit of the row's class
+    cdef floating* row_total = row_zy + tile  # sum_k exp(z_k - m)
+    cdef double* stats = &chunk_stats[c, 2]   # sum_i R[i, k]
+    cdef floating m, total, si, z
     cdef double loss = 0.0, correct = 0.0
-    cdef Py_ssize_t i, k, t0, t_rows, yi, kmax
+    cdef Py_ssize_t i, k, t0, t_rows, yi
     for k in range(K * d):
         G[k] = 0
     for k in range(K):
-        chunk_stats[c, 2 + k] = 0.0
+        stats[k] = 0.0
     t0 = start
     while t0 < stop:
         t_rows = min(tile, stop - t0)
@@ -48,41 +55,60 @@ cdef void _chunk_multinomial(
             _tile_scores_d(&X[t0, 0], &W[0], t_rows, d, K, Z)
         else:
             _tile_scores_f(&X[t0, 0], &W[0], t_rows, d, K, Z)
+        # 1. the intercepts, each row's largest logit m (the first, and its class) and
+        #    whether a logit is inf or NaN; class by class across the rows, so that
+        #    the rows' compare chains run side by side (each row's order is k = 0..K-1)
+        for i in range(t_rows):
+            row_max[i] = -INFINITY
+            row_arg[i] = 0
+            row_bad[i] = 0
+        for k in range(K):
+            for i in range(t_rows):
+                z = Z[i * K + k] + <floating>b[k]
+                Z[i * K + k] = z
+                row_bad[i] += z - z     # NaN where a logit is inf or NaN
+                if z > row_max[i]:
+                    row_max[i] = z
+                    row_arg[i] = k
+        for i in range(t_rows):
+            zi = Z + i * K
+            yi = <Py_ssize_t>y[t0 + i]
+            correct += <Py_ssize_t>row_arg[i] == yi
+            row_zy[i] = zi[yi]
+            m = row_max[i]
+            for k in range(K):
+                zi[k] = zi[k] - m
+        # 2. softmax numerators of the whole tile in one loop without a reduction,
+        #    which the compiler vectorises: every exponent is <= 0, so
+        #    exp(-|z - m|) is exp(z - m) <= 1
+        for i in range(t_rows * K):
+            Z[i] = _exp_neg_abs(Z[i])
+        # 3. each row's sum (>= 1: the largest logit's exp(0) = 1 exactly, so the log
+        #    never sees 0 or overflow), class by class across the rows as in 1
+        for i in range(t_rows):
+            row_total[i] = 0
+        for k in range(K):
+            for i in range(t_rows):
+                row_total[i] += Z[i * K + k]
+        # 4. per row: the loss and R = s * (P - Y)
         for i in range(t_rows):
             zi = Z + i * K
             yi = <Py_ssize_t>y[t0 + i]
             si = sw[t0 + i] if weighted else 1
-            m = -INFINITY
-            kmax = 0
-            check = 0
-            for k in range(K):
-                zi[k] += <floating>b[k]
-                check += zi[k] - zi[k]  # NaN where a logit is inf or NaN
-                if zi[k] > m:
-                    m = zi[k]
-                    kmax = k
-            zy = zi[yi]
-            correct += kmax == yi
-            if check != 0:
+            if row_bad[i] != 0:
                 # an infinite or NaN logit: NaN loss and gradient (the solvers stop),
                 # not the wrong finite values that _exp_neg_abs(NaN) = 0 would give
                 loss += NAN
                 for k in range(K):
                     zi[k] = NAN
-                    chunk_stats[c, 2 + k] += NAN
+                    stats[k] += NAN
                 continue
-            # softmax with the largest logit subtracted: every exponent is <= 0, so
-            # exp(-|z - m|) is exp(z - m) <= 1, and the sum is >= 1 (the largest
-            # logit's exp(0) = 1 exactly): log(total) never sees 0 or overflow
-            total = 0
+            total = row_total[i]
+            loss += si * (_log(total) + row_max[i] - row_zy[i])  # -log softmax(z)[y]
             for k in range(K):
-                zi[k] = _exp_neg_abs(zi[k] - m)
-                total += zi[k]
-            loss += si * (_log(total) + m - zy)      # -log softmax(z)[y]
+                zi[k] = si * (zi[k] / total - (k == yi))  # s * (p_k - [k == y])
             for k in range(K):
-                r = si * (zi[k] / total - (k == yi))  # s * (p_k - [k == y])
-                zi[k] = r
-                chunk_stats[c, 2 + k] += r
+                stats[k] += zi[k]
         # G += R.T @ X[t0:t0 + t_rows]       (K, d)
         if floating is double:
             _tile_grad_d(Z, &X[t0, 0], t_rows, d, K, G)
@@ -127,8 +153,9 @@ cdef double _multinomial_loss_grad(
 
 
 cdef _logits_work(Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_classes, int n_threads, dtype):
-    """The softmax pass's scratch: a tile's logits per thread that can run a chunk."""
-    return np.empty((_n_workers(n_threads, _n_chunks(n)), _tile_rows(d) * n_classes),
+    """The softmax pass's scratch: a tile's logits (and five values a row) per thread
+    that can run a chunk."""
+    return np.empty((_n_workers(n_threads, _n_chunks(n)), _tile_rows(d) * (n_classes + 5)),
                     dtype=dtype)
 
 
