@@ -117,6 +117,33 @@ def newton_pass(
     return _sum_lanes(acc_loss), _sum_lanes(acc_r), _sum_lanes(acc_h), _sum_lanes(acc_ok)
 
 
+cdef inline double _cd_update(double u, double q, double c, double a) noexcept nogil:
+    """One coordinate's exact minimiser in coordinate descent for a quadratic plus L1:
+    ``u - q / a`` (q the smooth part's derivative there, a its curvature), soft
+    thresholded at ``c / a`` where the L1 strength c is positive."""
+    cdef double u_new = u - q / a
+    if c > 0:
+        if u_new > c / a:
+            u_new -= c / a
+        elif u_new < -c / a:
+            u_new += c / a
+        else:
+            u_new = 0.0
+    return u_new
+
+
+cdef inline double _cd_violation(double u, double q, double c) noexcept nogil:
+    """The smallest |subgradient| of a quadratic plus ``c |u|`` in one coordinate (q
+    the smooth part's derivative there): the coordinate's optimality measure."""
+    if c > 0:
+        if u > 0:
+            return fabs(q + c)
+        if u < 0:
+            return fabs(q - c)
+        return fabs(q) - c if fabs(q) > c else 0.0
+    return fabs(q)
+
+
 def cd_quadratic(
     const double[:, ::1] A,       # IN  (m, m) symmetric positive semi-definite
     const double[::1] g,          # IN  (m,)
@@ -157,14 +184,7 @@ def cd_quadratic(
                     continue
                 u = theta[j] + delta[j]
                 q = g[j] + Ad[j]                # d/d delta_j of the smooth part
-                u_new = u - q / a
-                if l1[j] > 0:                   # soft threshold at l1 / a
-                    if u_new > l1[j] / a:
-                        u_new -= l1[j] / a
-                    elif u_new < -l1[j] / a:
-                        u_new += l1[j] / a
-                    else:
-                        u_new = 0.0
+                u_new = _cd_update(u, q, l1[j], a)
                 move = u_new - u
                 if move != 0.0:
                     delta[j] += move

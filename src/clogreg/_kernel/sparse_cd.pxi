@@ -56,7 +56,7 @@ cdef int _csc_cd_sweeps(
     cdef Py_ssize_t n = h.shape[0], nnz = data.shape[0], d = indptr.shape[0] - 1
     cdef Py_ssize_t k = cols.shape[0], m = k + (1 if fit_b else 0)
     cdef Py_ssize_t t, j, p, p0, p1, i
-    cdef double acc, a, q, u, u_new, move, viol, v, x, c
+    cdef double acc, q, u, move, viol, v, x, c
     for i in range(n):
         hr[i, 0] = h[i]
         hr[i, 1] = 0.0
@@ -106,27 +106,10 @@ cdef int _csc_cd_sweeps(
             u = theta[t] + delta[t]
             c = l1[t]
             # the smallest subgradient of q in this coordinate: its optimality measure
-            if c > 0:
-                if u > 0:
-                    v = fabs(q + c)
-                elif u < 0:
-                    v = fabs(q - c)
-                else:
-                    v = fabs(q) - c if fabs(q) > c else 0.0
-            else:
-                v = fabs(q)
+            v = _cd_violation(u, q, c)
             if v > viol:
                 viol = v
-            a = diag[t]
-            u_new = u - q / a
-            if c > 0:                       # soft threshold at c / a
-                if u_new > c / a:
-                    u_new -= c / a
-                elif u_new < -c / a:
-                    u_new += c / a
-                else:
-                    u_new = 0.0
-            move = u_new - u
+            move = _cd_update(u, q, c, diag[t]) - u
             if move == 0.0:
                 continue
             delta[t] += move
@@ -236,7 +219,7 @@ cdef int _csc_cd_multi_sweeps(
     cdef Py_ssize_t K = P.shape[0], n = P.shape[1], nnz = data.shape[0]
     cdef Py_ssize_t d = indptr.shape[0] - 1
     cdef Py_ssize_t k, t, c, j, p, p0, p1, i, m = 0
-    cdef double acc, a, qv, u, u_new, move, viol, v, x, cl
+    cdef double acc, qv, u, move, viol, v, x
     for k in range(K):
         for i in range(n):
             R[k, i] = 0.0
@@ -291,28 +274,10 @@ cdef int _csc_cd_multi_sweeps(
                         acc += PS[k, i] * (R[k, i] - q[i])
                     qv = g[c] + acc
                 u = theta[c] + delta[c]
-                cl = l1[c]
-                if cl > 0:
-                    if u > 0:
-                        v = fabs(qv + cl)
-                    elif u < 0:
-                        v = fabs(qv - cl)
-                    else:
-                        v = fabs(qv) - cl if fabs(qv) > cl else 0.0
-                else:
-                    v = fabs(qv)
+                v = _cd_violation(u, qv, l1[c])
                 if v > viol:
                     viol = v
-                a = diag[c]
-                u_new = u - qv / a
-                if cl > 0:
-                    if u_new > cl / a:
-                        u_new -= cl / a
-                    elif u_new < -cl / a:
-                        u_new += cl / a
-                    else:
-                        u_new = 0.0
-                move = u_new - u
+                move = _cd_update(u, qv, l1[c], diag[c]) - u
                 if move != 0.0:
                     delta[c] += move
                     if t < offsets[k + 1]:
