@@ -24,9 +24,8 @@ row says otherwise. The problems:
 It writes the tables, the machine and the targets of the performance issue to
 BENCHMARKS.md (keeping its "Sparse input" section, which
 ``benchmarks/bench_sparse_solvers.py --write`` writes), and the plot to
-benchmarks/epoch_vs_rows.png. About 13 minutes on 2 cores with ``--solver-budget 20``
-(more with the default 30 s) before the multinomial and L1 problems, which add several
-minutes (classes10 L1 alone: 3.6 minutes with 5 s budgets), 1 without the solvers
+benchmarks/epoch_vs_rows.png. About 19 minutes on 2 cores with ``--solver-budget 20``
+(more with the default 30 s), 1 without the solvers
 (``--quick``: smaller problems, for a smoke test; ``--repeat``: turns).
 """
 import argparse
