@@ -123,22 +123,22 @@ class RowsBase:
         k's coordinates, column indices of ``[X, 1]`` (index d: its intercept). The
         coordinates are ordered class by class, ``sel[0]`` first; the entry of
         coordinates (k, j) and (l, j') is ``sum_i s_i x_ij x_ij' p_ik (delta_kl -
-        p_il)`` (no penalty). Formed in tiles of about ``HESSIAN_GATHER_ELEMS`` values
-        of the gathered columns: per tile, each class's diagonal block
+        p_il)`` (no penalty). Formed in tiles of rows, about ``HESSIAN_GATHER_ELEMS``
+        values of ``V`` each: per tile, each class's diagonal block
         ``Z_k.T diag(s p_k) Z_k`` (BLAS gemm) minus ``V.T V`` for ``V = [sqrt(s) p_k Z_k]_k``
         (BLAS syrk), ``Z_k`` the tile's columns ``sel[k]``. O(n p^2) multiply-adds,
         O(p^2 + tile) memory; the rows of a sparse X are densified tile by tile.
         """
         n, d = self.n_samples, self.n_features
-        sizes = [len(s) for s in sel]
-        starts = np.concatenate([[0], np.cumsum(sizes)])
+        sel = [np.asarray(c, np.intp) for c in sel]
+        starts = np.concatenate([[0], np.cumsum([c.size for c in sel])])
         p = int(starts[-1])
-        union = np.unique(np.concatenate([np.asarray(s, np.intp) for s in sel]))
+        union = np.unique(np.concatenate(sel))
         feat = union[union < d]                       # the X columns any class needs
-        pos = [np.searchsorted(union, np.asarray(s, np.intp)) for s in sel]
+        pos = [np.searchsorted(union, c) for c in sel]
         H = np.zeros((p, p), order="F")               # syrk fills its upper triangle
         s_all = self.sample_weight
-        tile = max(1, HESSIAN_GATHER_ELEMS // max(union.size, 1))
+        tile = max(1, HESSIAN_GATHER_ELEMS // max(p, union.size, 1))
         for i0 in range(0, n, tile):
             i1 = min(n, i0 + tile)
             Xt = self.X[i0:i1][:, feat]
