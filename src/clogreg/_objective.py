@@ -442,14 +442,13 @@ def admm_l1(A, g, theta, l1, u, converged, max_iter=2000):
         it += 1
         x = theta + scipy.linalg.cho_solve(cf, rho * (z - w - theta) - g)
         v = x + w
-        z_new = np.sign(v) * np.maximum(np.abs(v) - l1 / rho, 0.0)
-        w += x - z_new
-        primal, dual = np.abs(x - z_new).max(), rho * np.abs(z_new - z).max()
-        z = z_new
+        z_prev, z = z, np.sign(v) * np.maximum(np.abs(v) - l1 / rho, 0.0)
+        w += x - z
         if it % 10:
             continue
         if converged(z):
             break
+        primal, dual = np.abs(x - z).max(), rho * np.abs(z - z_prev).max()
         if primal > 10 * dual and rho < 1e6:   # rebalance (w is the scaled dual)
             rho, w = 2 * rho, w / 2
             cf = factor(rho)
@@ -604,8 +603,10 @@ class MultinomialQuadraticModel:
     crawls: collinear columns (one-hot data with every category, a column that sums
     others) give the model flat valleys besides the shift shared by all classes, along
     which coordinate descent moves by ever smaller amounts (on 20,000 x 50 with two
-    redundant columns, 10 classes, L1: 100 sweeps a step and a linear outer rate, where
-    this model took 6 steps to tol 1e-7). Same ``step(G, theta, cols)``."""
+    redundant columns, 10 classes, L1, C = 1: 100 sweeps a step and a linear outer
+    rate, 40 iterations and 66 s ending 8.8e-7 above the optimum; with this model
+    after the first crawl, tol 1e-8 in 9-10 iterations, 2-2.5 s). Same
+    ``step(G, theta, cols)``."""
 
     CD_SWEEPS = 100
     #: On 20,000 x 50, 10 classes, one sweep of the coordinate model took 19 ms and

@@ -147,14 +147,13 @@ class RowsBase:
             Z[:, :feat.size] = Xt
             Z[:, feat.size:] = 1.0                    # the intercepts' column, if any
             s = np.asarray(s_all[i0:i1], np.float64) if s_all.size else None
+            root_s = None if s is None else np.sqrt(s)
             V = np.empty((i1 - i0, p))
             for k in range(len(sel)):
-                Zk = Z[:, pos[k]]
-                sp_k = P[k, i0:i1] if s is None else s * P[k, i0:i1]
+                Zk, p_k = Z[:, pos[k]], P[k, i0:i1]
                 blk = slice(starts[k], starts[k + 1])
-                H[blk, blk] += (Zk * sp_k[:, None]).T @ Zk
-                V[:, blk] = Zk * (P[k, i0:i1] if s is None
-                                  else np.sqrt(s) * P[k, i0:i1])[:, None]
+                H[blk, blk] += (Zk * (p_k if s is None else s * p_k)[:, None]).T @ Zk
+                V[:, blk] = Zk * (p_k if s is None else root_s * p_k)[:, None]
             # V is C-ordered (t, p): V.T is Fortran (p, t), and syrk forms V.T V
             H = scipy.linalg.blas.dsyrk(-1.0, V.T, beta=1.0, c=H, trans=0, lower=0,
                                         overwrite_c=1)
