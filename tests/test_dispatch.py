@@ -171,6 +171,24 @@ def test_newton_pass_identical(dtype, weighted):
 @needs_avx2
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weighted", [False, True])
+def test_newton_direction_identical(dtype, weighted):
+    X, y, sw = make_data(dtype)
+    sw = sw if weighted else np.empty(0, dtype)
+    d = X.shape[1]
+    rng = np.random.default_rng(4)
+    w, g = (0.3 * rng.standard_normal(d)).astype(dtype), rng.standard_normal(d + 1)
+
+    def run(module):
+        delta = np.empty(d + 1)
+        status = module.newton_direction(X, y, sw, w, -0.2, g, 0.5, 1e-13, delta)
+        return np.array([status]), delta
+
+    assert_identical(*both(run))
+
+
+@needs_avx2
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_sgd_fit_identical(dtype, weighted, n_classes):
     X, y, sw = make_data(dtype, n_classes=n_classes)

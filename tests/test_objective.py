@@ -329,3 +329,57 @@ def test_l1_model_step_solves_the_model_where_coordinate_descent_crawls():
         g + A @ (u_ - theta), u_, l1) <= 1e-10, max_iter=100_000)
     assert iterations < 100_000
     assert value(u) <= value(best) + 1e-9 * (1 + abs(value(best)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fit_intercept, alpha_l2", [(True, 0.0), (True, 3.0), (False, 3.0)])
+def test_one_call_newton_step_is_the_numpy_newton_step(dtype, weighted, fit_intercept,
+                                                       alpha_l2):
+    # the kernel's Hessian pass and Cholesky solve in one call, against the Newton step
+    # solved by NumPy from NumPy's Hessian [X, 1].T diag(s p (1 - p)) [X, 1] + alpha_l2
+    # on the weights; and bit for bit the step of the model that it stands in for
+    X, y, sw = problem(1, dtype, weighted)
+    n, d = X.shape
+    obj = LogisticObjective(DenseRows(X, y, np.empty(0, dtype) if sw is None else sw, 1),
+                            fit_intercept, alpha_l2, 0.0)
+    rng = np.random.default_rng(1)
+    w, b = (0.3 * rng.standard_normal(d)).astype(dtype), -0.2
+    m = d + 1 if fit_intercept else d
+    g = rng.standard_normal(m)
+    delta = obj.newton_direction(w, b, g)
+
+    X64 = X.astype(np.float64)
+    p = 1.0 / (1.0 + np.exp(-(X64 @ w.astype(np.float64) + b)))
+    h = p * (1.0 - p) * (1.0 if sw is None else sw.astype(np.float64))
+    Z = np.column_stack([X64, np.ones(n)]) if fit_intercept else X64
+    A = Z.T @ (h[:, None] * Z)
+    A[np.arange(d), np.arange(d)] += alpha_l2
+    expected = -np.linalg.solve(A, g)
+    tol = 1e-10 if dtype == np.float64 else 1e-4  # float32 sums in the Hessian pass
+    np.testing.assert_allclose(delta, expected, rtol=tol, atol=tol * np.abs(expected).max())
+
+    theta = np.append(w.astype(np.float64), b) if fit_intercept else w.astype(np.float64)
+    model = obj.quadratic_model(w, b, np.zeros(m))
+    np.testing.assert_array_equal(delta, model.step(g, theta))
+
+
+def test_one_call_newton_step_leaves_singular_and_overflowing_hessians_to_the_model():
+    X, y, _ = problem(1, np.float64, False)
+    w, g = np.zeros(X.shape[1] + 1), np.ones(X.shape[1] + 2)
+    # a repeated column, no penalty: singular, so no Cholesky; None sends the solver
+    # to the model's least-squares step
+    X2 = np.column_stack([X, X[:, 0]])
+    obj = LogisticObjective(DenseRows(X2, y, np.empty(0), 1), True, 0.0, 0.0)
+    assert obj.newton_direction(w, 0.0, g) is None
+    assert obj.quadratic_model(w, 0.0, np.zeros(g.size)).chol is None  # it agrees
+    # sums of squares that overflow: the model's error, before any solve
+    huge = LogisticObjective(DenseRows(X * 1e160, y, np.empty(0), 1), True, 0.0, 0.0)
+    with pytest.raises(ValueError, match="the Hessian's sums of squares"):
+        huge.newton_direction(w[:-1], 0.0, g[:-1])
+    with pytest.raises(ValueError, match="the Hessian's sums of squares"):
+        huge.quadratic_model(w[:-1], 0.0, np.zeros(g.size - 1))
+    # a step of the wrong length: refused by the kernel before its pass
+    with pytest.raises(ValueError, match="delta must have d = 6 or d \\+ 1 entries"):
+        obj.rows.kernel.newton_direction(X, y, np.empty(0), w[:-2], 0.0, g, 0.0, 1e-13,
+                                         np.empty(3))

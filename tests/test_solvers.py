@@ -338,6 +338,7 @@ def _count_passes(monkeypatch):
     """Count kernel passes: loss-gradient passes and Newton (Hessian) passes."""
     counts = {"data": 0, "hessian": 0, "points": []}
     data_pass, hessian = LogisticObjective.loss_grad, DenseRows.hessian
+    direction = DenseRows.newton_direction  # the Hessian pass and the step in one call
 
     def counted_data_pass(self, w, b):
         counts["data"] += 1
@@ -348,8 +349,13 @@ def _count_passes(monkeypatch):
         counts["hessian"] += 1
         return hessian(*args)
 
+    def counted_direction(*args):
+        counts["hessian"] += 1
+        return direction(*args)
+
     monkeypatch.setattr(LogisticObjective, "loss_grad", counted_data_pass)
     monkeypatch.setattr(DenseRows, "hessian", counted_hessian)
+    monkeypatch.setattr(DenseRows, "newton_direction", counted_direction)
     return counts
 
 

@@ -137,6 +137,29 @@ class LogisticObjective:
         return QuadraticModel.binary(H, H_wb, h_sum, self.alpha_l2, self.fit_intercept,
                                      l1, self.rows.kernel)
 
+    def newton_direction(self, w, b, g):
+        """The Newton step at (w, b) of the binary objective without L1, or None.
+
+        ``g`` is the objective's gradient over theta = (w, b) (b only with an
+        intercept). Where the rows have the kernel's one-call step (dense X:
+        ``newton_direction``, the Hessian pass and the Cholesky solve), it is
+        ``quadratic_model(w, b, 0).step(g, theta)`` bit for bit, without the model's
+        Python, which costs as much as the pass on small problems. None where that
+        call does not apply (an L1 part, sparse or distributed rows) or does not
+        take the step (a Hessian that is not positive definite, or whose condition
+        estimate is below `QuadraticModel.RCOND_MIN`): then `quadratic_model`.
+        """
+        step = getattr(self.rows, "newton_direction", None)
+        if step is None or self.alpha_l1 > 0 or self.n_out != 1:
+            return None
+        delta = np.empty(g.size)
+        status = step(np.asarray(w, dtype=self.dtype), float(b), g, self.alpha_l2,
+                      QuadraticModel.RCOND_MIN, delta)
+        kernel = self.rows.kernel
+        if status == kernel.NewtonStatus.NEWTON_NONFINITE:
+            raise self.scale_error("the Hessian's sums of squares")
+        return delta if status == kernel.NewtonStatus.NEWTON_STEP else None
+
     def multinomial_model(self, W, b, l1, n_coordinates, formed=False):
         """The multinomial model's proximal Newton model at (W (K, d), b (K,)), with
         ``l1`` (K, d + 1) the L1 strength of each coordinate (intercepts last, 0), over

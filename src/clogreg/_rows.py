@@ -217,6 +217,14 @@ class DenseRows(RowsBase):
                                         H, H_wb)[2]
         return H, H_wb, h_sum
 
+    def newton_direction(self, w, b, g, alpha_l2, rcond_min, delta):
+        """The binary L2 Newton step at (w, b) in one kernel call (the Hessian pass and
+        its Cholesky solve, `_kernel.newton_direction`): fills ``delta`` and returns
+        the kernel's status (``NEWTON_STEP``, ``NEWTON_NONFINITE`` or
+        ``NEWTON_NO_CHOLESKY``)."""
+        return self.kernel.newton_direction(self.X, self.y, self.sample_weight, w, b, g,
+                                            alpha_l2, rcond_min, delta)
+
     def _hessian_cols(self, w, b, cols):
         k, n, sw = cols.size, self.n_samples, self.sample_weight
         H, H_wb, h_sum = np.zeros((k, k)), np.zeros(k), 0.0

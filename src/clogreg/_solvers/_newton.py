@@ -75,6 +75,10 @@ def _newton(objective, coef, intercept, *, max_iter, tol, progress=None, l1_prev
     # (a model without a formed Hessian, sparse X with L1, saves only one pass: never)
     reuse_pays = objective.forms_hessian and \
         objective.n_samples * d * (d + 1) / 2 >= REUSE_MIN_FLOPS
+    # Without L1 and without chord steps (small problems), the step comes from one
+    # kernel call (the Hessian pass and its Cholesky solve) where the rows have it:
+    # the same step as the model's, without the model's Python
+    one_call = not has_l1 and not reuse_pays
     f, g, correct = evaluate(theta)
     hist, n_iter, model, reuse = History(progress), 0, None, False
     model_free = None
@@ -92,17 +96,23 @@ def _newton(objective, coef, intercept, *, max_iter, tol, progress=None, l1_prev
             reuse = False  # new KKT violators: the model must include them
         while True:
             stale = reuse
-            if not reuse:
-                model_free = free
-                cols = None if free is None else free[free < d]
-                model = objective.quadratic_model(
-                    theta[:d], theta[d] if fit_b else b_fixed,
-                    l1 if free is None else l1[free], cols)
-            if model_free is None:
-                delta = model.step(g, theta)
-            else:  # coordinates outside the working set stay at 0
-                delta = np.zeros(m)
-                delta[model_free] = model.step(g[model_free], theta[model_free])
+            delta = objective.newton_direction(
+                theta[:d], theta[d] if fit_b else b_fixed, g) if one_call else None
+            if delta is None:
+                # the rows have no one-call step, or its Hessian needs least squares
+                # (singular: it stays so, the one-call pass would be spent in vain)
+                one_call = False
+                if not reuse:
+                    model_free = free
+                    cols = None if free is None else free[free < d]
+                    model = objective.quadratic_model(
+                        theta[:d], theta[d] if fit_b else b_fixed,
+                        l1 if free is None else l1[free], cols)
+                if model_free is None:
+                    delta = model.step(g, theta)
+                else:  # coordinates outside the working set stay at 0
+                    delta = np.zeros(m)
+                    delta[model_free] = model.step(g[model_free], theta[model_free])
             # Armijo backtracking on F = smooth + L1, with the model decrease
             # D = g.delta + l1 (||theta + delta||_1 - ||theta||_1) < 0
             D = g @ delta
