@@ -78,12 +78,16 @@ def timed_fit(make, tol, X, y):
         return time.perf_counter() - t0, est
 
 
-def side_by_side(contenders, repeat, warmup=True):
+def side_by_side(contenders, repeat, warmup=True, block=1):
     """{name: wall times}: after one warm-up each, the contenders take turns, so that a
     change in the machine's load hits them alike. A contender is ``fn`` or
     ``(fn, repeats, own_time)``: fewer repeats for slow ones (they run in the first
     turns); with own_time, fn returns its own time (e.g. per iteration). ``warmup=False``
-    skips the warm-up calls (for fits of seconds that have already run once)."""
+    skips the warm-up calls (for fits of seconds that have already run once).
+
+    ``block``: each turn, a contender makes this many calls in a row (each one timed),
+    so that all but the first of them find their code and data in the caches, as a
+    loop of fits does; with 1, every call follows the other contenders' calls."""
     specs = {name: c if isinstance(c, tuple) else (c, repeat, False)
              for name, c in contenders.items()}
     times = {name: [] for name in specs}
@@ -91,12 +95,11 @@ def side_by_side(contenders, repeat, warmup=True):
         fn()
     for turn in range(max(r for _, r, _ in specs.values())):
         for name, (fn, reps, own_time) in specs.items():
-            if turn < reps:
+            for _ in range(block if turn < reps else 0):
                 t0 = time.perf_counter()
                 own = fn()
                 times[name].append(own if own_time else time.perf_counter() - t0)
     return {name: np.array(t) for name, t in times.items()}
-
 
 
 def paired_medians(fns, repeat):
@@ -162,6 +165,6 @@ def machine():
             f"- BLAS: {'; '.join(blas)}"
             + (f" (OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']})"
                if "OPENBLAS_CORETYPE" in os.environ else ""),
-            f"- clogreg {clogreg.__version__}, kernel: {_dispatch.KERNEL_NAME} "
-            f"(`clogreg._dispatch`)",
+            (f"- clogreg {clogreg.__version__}, kernel: {_dispatch.KERNEL_NAME} "
+             f"(`clogreg._dispatch`)"),
             f"- clogreg commit {rev}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"]

@@ -31,6 +31,8 @@ correlated features with scales from 1e-3 to 1e3); ``wide`` (20,000 x 1,000: n =
 standardised); ``classes10`` (``make_classification``, 20,000 x 50, standardised).
 """
 import argparse
+import functools
+import time
 
 import numpy as np
 from scipy.special import logsumexp
@@ -39,7 +41,7 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from clogreg import LogisticRegression
+from clogreg import LogisticRegression, _rows
 
 from ._common import timed_fit
 
@@ -246,6 +248,63 @@ def time_to_solution(problem, rows=None, C=1.0, repeat=3, budget=60.0, only=None
             log(f"  timed {name} at tol {hit[0]:g} ({len(times)} runs)")
             results.append((name, hit[0], np.array(times), hit[2] / f_star - 1))
     return X.shape, f_star, results
+
+
+#: The kernel passes of a dense fit (methods of clogreg._rows' layouts), by kind.
+PASS_KINDS = {"loss_grad": "gradient", "hessian": "Hessian", "newton_direction": "Hessian",
+              "multinomial_hessian": "Hessian", "class_probabilities": "Hessian",
+              "hessian_weights": "Hessian", "columns": "set-up", "column_stats": "set-up",
+              "gram": "set-up", "squared_norm_sum": "set-up", "max_row_norm": "set-up"}
+
+
+def pass_profile(problem, name, tol, rows=None, C=1.0, l1_ratio=0.0, repeat=5):
+    """Where the time of one clogreg contender's fit goes: ``{"fit": median seconds,
+    "read": seconds to read X once (the faster of X.sum() and a BLAS dot, best of 5),
+    kind: (passes, seconds in them) per fit}``, kinds from `PASS_KINDS`. The rows'
+    pass methods are wrapped with a counter and a clock for these fits only (not for
+    the timed ones of `time_to_solution`); the rest of a fit's time is Python,
+    LAPACK and SciPy between the passes."""
+    X, y = make_problem(problem, rows)
+    make_at = contenders(C, X.shape, l1_ratio, np.unique(y).size)[name]
+    spent = {}
+
+    def counted(fn, kind):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                entry = spent.setdefault(kind, [0, 0.0])
+                entry[0] += 1
+                entry[1] += time.perf_counter() - t0
+        return wrapper
+
+    patched = [(cls, attr, cls.__dict__[attr]) for cls in (_rows.DenseRows, _rows.RowsBase)
+               for attr in PASS_KINDS if attr in cls.__dict__]
+    with one_thread():
+        timed_fit(make_at, tol, X, y)  # warm-up, not counted
+        fits = []
+        try:
+            for cls, attr, fn in patched:
+                setattr(cls, attr, counted(fn, PASS_KINDS[attr]))
+            for _ in range(repeat):
+                fits.append(timed_fit(make_at, tol, X, y)[0])
+        finally:
+            for cls, attr, fn in patched:
+                setattr(cls, attr, fn)
+        read = min(min(_clock(X.sum), _clock(lambda: np.dot(X.ravel(), X.ravel())))
+                   for _ in range(5))
+    out = {"fit": float(np.median(fits)), "read": read}
+    out.update({kind: (count / repeat, seconds / repeat)
+                for kind, (count, seconds) in spent.items()})
+    return out
+
+
+def _clock(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def _ms(seconds):
