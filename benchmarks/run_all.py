@@ -467,7 +467,12 @@ def misses(results, big):
             f"3x {peer_name} ({solvers_ms(peer)} ms) needs {peer * 1e3 / 3:.3g} ms"
             + (f" (2x, the multinomial target: {peer * 1e3 / 2:.3g} ms)"
                if CLASSES.get(key[1].split()[0], 2) > 2 else "")
-            + f"; {n_grad:.0f} reads of X alone take {n_grad * read:.3g} ms.")
+            + f"; {n_grad:.0f} reads of X alone take {n_grad * read:.3g} ms"
+            + (f", and with the time between the passes {n_grad * read + fit - in_passes:.3g}"
+               f" ms: out of reach at this number of passes even at the speed of reading X."
+               if n_grad * read + fit - in_passes > peer * 1e3 / 3 else
+               f"; with the time between the passes {n_grad * read + fit - in_passes:.3g} "
+               f"ms: passes at the speed of reading X would reach it."))
     lines.append("")
     print("\n" + "\n".join(lines))
     return lines
